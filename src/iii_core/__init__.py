@@ -6,5 +6,26 @@ The public API is re-exported here; the documented helper modules live at
 """
 
 from iii_core._codec import decode, encode
+from iii_core.update import (
+    DOC_URL,
+    MISSING,
+    InvalidOps,
+    InvalidUpdateJSON,
+    Missing,
+    UpdateOpError,
+    apply_update_ops,
+    apply_update_ops_json,
+)
 
-__all__ = ["decode", "encode"]
+__all__ = [
+    "DOC_URL",
+    "MISSING",
+    "InvalidOps",
+    "InvalidUpdateJSON",
+    "Missing",
+    "UpdateOpError",
+    "apply_update_ops",
+    "apply_update_ops_json",
+    "decode",
+    "encode",
+]

@@ -1,0 +1,62 @@
+"""Error codes and exact messages of the iii engine's update ops, and the ``InvalidOps`` error.
+
+Rules: every message is the engine's Rust format string, byte for byte (the conformance vectors
+check them); nothing here performs I/O or holds state.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from iii_core._generated.stream import UpdateOpError
+
+__all__ = [
+    "DOC_URL",
+    "InvalidOps",
+    "json_type_name",
+    "op_error",
+]
+
+DOC_URL: Final = "https://iii.dev/docs/workers/iii-state#error-codes"
+
+
+class InvalidOps(ValueError):
+    """A malformed op list: the engine rejects the whole call before applying any op.
+
+    ``op_index`` is the index of the offending op (``None`` when ``ops`` itself is not a list),
+    ``field`` the offending field (``None`` when the op as a whole is wrong), and ``reason`` the
+    serde-style reason. ``code`` is the engine's error code for such a call.
+    """
+
+    code: Final = "deserialization_error"
+
+    def __init__(self, op_index: int | None, field: str | None, reason: str) -> None:
+        self.op_index = op_index
+        self.field = field
+        self.reason = reason
+        where = "ops" if op_index is None else f"ops[{op_index}]"
+        if field is not None:
+            where = f"{where}.{field}"
+        super().__init__(f"{where}: {reason}")
+
+
+def json_type_name(value: Any) -> str:
+    """The engine's ``json_type_name``: the JSON type of a value, as used in messages."""
+    if value is None:
+        return "null"
+    kind = type(value)
+    if kind is dict:
+        return "object"
+    if kind is list:
+        return "array"
+    if kind is str:
+        return "string"
+    if kind is bool:
+        return "boolean"
+    if kind is int or kind is float:
+        return "number"
+    raise TypeError(f"not a JSON value: {kind.__name__}")
+
+
+def op_error(op_index: int, code: str, message: str) -> UpdateOpError:
+    return UpdateOpError(op_index=op_index, code=code, message=message, doc_url=DOC_URL)
