@@ -1,0 +1,246 @@
+"""Benchmarks of the update-op engine beside its peers, measured in one run; prints ratios.
+
+Usage: ``python bench/run.py [--quick] [--record]`` (``make bench`` records). Timings are the
+median of several repeats, each averaging many calls; every figure in a row comes from the
+same process, back to back, so ratios are meaningful even where absolute numbers drift.
+Nothing here is a test: no figure is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.metadata
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jsonpatch
+import msgspec
+from iii_helpers.stream import UpdateOp as HelpersUpdateOp
+from pydantic import TypeAdapter
+
+from iii_core import apply_update_ops, decode
+from iii_core.stream import UpdateOp
+
+HERE = Path(__file__).resolve().parent
+
+
+def per_call_seconds(fn: Callable[[], object], *, budget: float, repeats: int = 7) -> float:
+    """Median over ``repeats`` of the mean time per call, each repeat taking about
+    ``budget / repeats`` seconds."""
+    start = time.perf_counter()
+    fn()
+    once = max(time.perf_counter() - start, 1e-7)
+    calls = max(1, int(budget / repeats / once))
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - start) / calls)
+    return statistics.median(samples)
+
+
+def fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.2f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def document(keys: int) -> dict[str, Any]:
+    return {
+        f"k{i}": {"n": i, "name": f"item {i}", "inner": {"leaf": {"x": i, "tags": ["a", "b"]}}}
+        for i in range(keys)
+    }
+
+
+def bench_deep_merge(budget: float) -> list[str]:
+    rows = [
+        "| top-level keys | iii-core | deepcopy + in place | jsonpatch.apply_patch "
+        "| deepcopy / iii-core | jsonpatch / iii-core |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    value = {"y": 1, "z": [1, 2]}
+    op = [{"type": "merge", "path": ["k0", "inner", "leaf"], "value": value}]
+    patch = jsonpatch.JsonPatch(
+        [{"op": "add", "path": f"/k0/inner/leaf/{key}", "value": v} for key, v in value.items()]
+    )
+
+    def deepcopy_update(doc: dict[str, Any]) -> dict[str, Any]:
+        new = copy.deepcopy(doc)
+        new["k0"]["inner"]["leaf"].update(value)
+        return new
+
+    for keys in (10, 1_000, 100_000):
+        doc = document(keys)
+        ours = per_call_seconds(partial(apply_update_ops, doc, op), budget=budget)
+        deep = per_call_seconds(partial(deepcopy_update, doc), budget=budget, repeats=3)
+        patched = per_call_seconds(
+            partial(patch.apply, doc, in_place=False), budget=budget, repeats=3
+        )
+        assert apply_update_ops(doc, op)[0] == deepcopy_update(doc) == patch.apply(doc)
+        rows.append(
+            f"| {keys:,} | {fmt(ours)} | {fmt(deep)} | {fmt(patched)} "
+            f"| {deep / ours:,.0f}x | {patched / ours:,.0f}x |"
+        )
+    return rows
+
+
+def bench_mixed_batch(budget: float) -> list[str]:
+    doc: dict[str, Any] = {f"f{i}": i for i in range(96)}
+    doc.update({"count": 0, "text": "hello", "events": [], "profile": {"name": "a"}})
+    ops: list[Any] = [
+        {"type": "set", "path": "status", "value": "active"},
+        {"type": "merge", "path": "profile", "value": {"age": 3}},
+        {"type": "increment", "path": "count", "by": 5},
+        {"type": "decrement", "path": "f1", "by": 2},
+        {"type": "append", "path": "events", "value": {"kind": "start"}},
+        {"type": "append", "path": "text", "value": " world"},
+        {"type": "remove", "path": "f2"},
+        {"type": "merge", "path": ["a", "b", "c"], "value": {"deep": True}},
+        {"type": "set", "path": "f3", "value": None},
+        {"type": "increment", "path": "f4", "by": 1},
+    ]
+    structs = msgspec.convert(ops, list[UpdateOp])
+    with_dicts = per_call_seconds(lambda: apply_update_ops(doc, ops), budget=budget)
+    with_structs = per_call_seconds(lambda: apply_update_ops(doc, structs), budget=budget)
+
+    def deepcopy_batch() -> dict[str, Any]:
+        new = copy.deepcopy(doc)
+        new["status"] = "active"
+        new["profile"].update({"age": 3})
+        new["count"] += 5
+        new["f1"] -= 2
+        new["events"].append({"kind": "start"})
+        new["text"] += " world"
+        del new["f2"]
+        new.setdefault("a", {}).setdefault("b", {}).setdefault("c", {}).update({"deep": True})
+        new["f3"] = None
+        new["f4"] += 1
+        return new
+
+    assert apply_update_ops(doc, ops)[0] == deepcopy_batch()
+    peer = per_call_seconds(deepcopy_batch, budget=budget)
+    n = len(ops)
+    return [
+        "| input | per op | per batch of 10 | deepcopy + in place (per op) | ratio |",
+        "|---|---:|---:|---:|---:|",
+        f"| wire dicts | {fmt(with_dicts / n)} | {fmt(with_dicts)} | {fmt(peer / n)} "
+        f"| {peer / with_dicts:.1f}x |",
+        f"| generated Structs | {fmt(with_structs / n)} | {fmt(with_structs)} | {fmt(peer / n)} "
+        f"| {peer / with_structs:.1f}x |",
+    ]
+
+
+def bench_decode(budget: float) -> list[str]:
+    rows = [
+        "| ops in the list | iii-core (msgspec Structs) | iii-helpers 0.20.0 (pydantic) | ratio |",
+        "|---:|---:|---:|---:|",
+    ]
+    adapter = TypeAdapter(list[HelpersUpdateOp])
+    sample = [
+        {"type": "set", "path": "status", "value": {"state": "on", "n": [1, 2, 3]}},
+        {"type": "merge", "path": ["a", "b"], "value": {"x": 1, "y": "two"}},
+        {"type": "increment", "path": "count", "by": 5},
+        {"type": "decrement", "path": "left", "by": 1},
+        {"type": "append", "path": "events", "value": {"kind": "chunk", "text": "hello"}},
+        {"type": "remove", "path": "old"},
+    ]
+    for count in (6, 60, 600):
+        data = msgspec.json.encode((sample * (count // len(sample)))[:count])
+        ours = per_call_seconds(partial(decode, data, list[UpdateOp]), budget=budget)
+        theirs = per_call_seconds(partial(adapter.validate_json, data), budget=budget)
+        rows.append(f"| {count} | {fmt(ours)} | {fmt(theirs)} | {theirs / ours:.1f}x |")
+    return rows
+
+
+def bench_cli(lines: int) -> list[str]:
+    payload = b"".join(
+        msgspec.json.encode(
+            {"old": {"n": i, "tags": ["a"]}, "ops": [{"type": "increment", "path": "n", "by": 1}]}
+        )
+        + b"\n"
+        for i in range(lines)
+    )
+    command = [sys.executable, "-m", "iii_core.cli", "apply"]
+    start = time.perf_counter()
+    done = subprocess.run(command, input=payload, capture_output=True, check=True)
+    elapsed = time.perf_counter() - start
+    answered = done.stdout.count(b"\n")
+    assert answered == lines
+
+    def in_process() -> None:
+        for line in payload.splitlines():
+            request = msgspec.json.decode(line)
+            msgspec.json.encode(apply_update_ops(request["old"], request["ops"]))
+
+    start = time.perf_counter()
+    in_process()
+    inner = time.perf_counter() - start
+    return [
+        "| requests | wall time (incl. start-up) | lines per second "
+        "| same work in-process, no pipe | pipe + flush overhead |",
+        "|---:|---:|---:|---:|---:|",
+        f"| {lines:,} | {fmt(elapsed)} | {lines / elapsed:,.0f} | {lines / inner:,.0f} lines/s "
+        f"| {elapsed / inner:.1f}x |",
+    ]
+
+
+def machine() -> list[str]:
+    versions = ", ".join(
+        f"{name} {importlib.metadata.version(name)}"
+        for name in ("iii-core", "msgspec", "jsonpatch", "pydantic", "iii-helpers")
+    )
+    return [
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()}); {versions}",
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short budgets, for a smoke run")
+    parser.add_argument("--record", action="store_true", help="write bench/RESULTS.md")
+    args = parser.parse_args()
+    budget = 0.3 if args.quick else 2.0
+    sections = [
+        ("Machine", machine()),
+        (
+            "1. One merge at a depth-3 path (target: ≥100x both peers at 100,000 keys)",
+            bench_deep_merge(budget),
+        ),
+        (
+            "2. A batch of 10 mixed ops on a 100-key document (target: < 2 µs per op)",
+            bench_mixed_batch(budget),
+        ),
+        (
+            "3. Decoding an op list from JSON bytes into typed ops (target: ≥5x)",
+            bench_decode(budget),
+        ),
+        ("4. The command line, `iii-core apply`", bench_cli(10_000 if args.quick else 100_000)),
+    ]
+    text = "\n\n".join(f"## {title}\n\n" + "\n".join(rows) for title, rows in sections)
+    print(text)
+    if args.record:
+        header = (
+            "# Benchmark results\n\nReproduce with `make bench` (runs `python bench/run.py "
+            "--record`, which rewrites this file). Ratios are peer time / iii-core time, "
+            "measured back to back in one process.\n\n"
+        )
+        (HERE / "RESULTS.md").write_text(header + text + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
