@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.target_dir)
     args.target_dir.mkdir(parents=True)
     generate(args.schema_dir, args.target_dir)
-    print(f"codegen: wrote {args.target_dir.relative_to(ROOT)}")
+    print(f"codegen: wrote {args.target_dir}")
     return 0
 
 

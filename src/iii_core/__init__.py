@@ -2,7 +2,7 @@
 
 The public API is re-exported here; the documented helper modules live at
 ``iii_core.http``, ``iii_core.observability``, ``iii_core.queue``, ``iii_core.stream`` and
-``iii_core.worker_connection_manager``.
+``iii_core.worker_connection_manager``; the engine's state function types at ``iii_core.state``.
 """
 
 from iii_core._codec import decode, encode
