@@ -20,7 +20,6 @@ from typing import Any
 import referencing
 import referencing.jsonschema
 from hypothesis import strategies as st
-from hypothesis.internal.conjecture import utils as _conjecture_utils
 from hypothesis_jsonschema import from_schema
 from jsonschema import Draft202012Validator
 
@@ -188,28 +187,6 @@ BUNDLE_DEFS: dict[str, Any] = {
 def bundled(module: str, name: str) -> dict[str, Any]:
     """A self-contained schema for one def: every def inline, the root a local ``$ref``."""
     return {"$defs": BUNDLE_DEFS, "$ref": f"#/$defs/{_key(module, name)}"}
-
-
-# hypothesis-jsonschema 0.23.1 (the newest release) drives Hypothesis's private
-# `conjecture.utils.many` through a `.more()` method that the pinned Hypothesis no longer has
-# (`many` became a context manager iterated with `for _ in elements`). Without this adapter every
-# object schema fails with "'many' object has no attribute 'more'". It is installed only when the
-# method is missing, and it implements `.more()` with the new protocol, so the draws, rejections
-# and spans are Hypothesis's own.
-def _more(self: Any) -> bool:
-    if self._depth is None:
-        self.__enter__()
-        self._compat_iter = iter(self)
-    try:
-        next(self._compat_iter)
-    except StopIteration:
-        self.__exit__(None, None, None)
-        return False
-    return True
-
-
-if not hasattr(_conjecture_utils.many, "more"):
-    setattr(_conjecture_utils.many, "more", _more)  # noqa: B010 (mypy: not a declared attribute)
 
 
 @cache
