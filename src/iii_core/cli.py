@@ -1,8 +1,9 @@
-"""``iii-core``: the update-op engine as a JSON-lines command line, for other runtimes.
+"""``iii-core``: the update-op engine and the stream/state store as JSON-lines commands, for
+other runtimes.
 
-Rules: a binding, not core. It reads one JSON document per line on stdin and writes exactly one
-JSON line per input line on stdout, flushed at once so that a caller can talk to it over a
-pipe. It holds one line at a time (constant memory per line). A line that cannot be used is
+Rules: a binding, not core. Each command reads one JSON document per line on stdin and writes
+exactly one JSON line per input line on stdout, flushed at once so that a caller can talk to it
+over a pipe. It holds one line at a time (constant memory per line). A line that cannot be used is
 answered with an ``error`` object and processing goes on; the exit status is 0 at end of input.
 """
 
@@ -10,11 +11,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import IO, Any
 
 import msgspec
 
+from iii_core.backends import MemoryStore, Store
+from iii_core.store import StoreCallError
 from iii_core.update import (
     MISSING,
     InvalidOps,
@@ -22,7 +26,7 @@ from iii_core.update import (
     apply_update_ops,
 )
 
-__all__ = ["apply_lines", "main"]
+__all__ = ["answer_lines", "main"]
 
 _APPLY_HELP = """\
 Apply update ops, one request per line.
@@ -66,22 +70,63 @@ def _answer(line: bytes) -> bytes:
         return _error_line("invalid_ops", "the new value is nested too deeply to encode")
 
 
-def apply_lines(lines: Iterable[bytes], out: IO[bytes]) -> int:
-    """Answer every line of ``lines`` on ``out``; return how many lines were answered."""
+_CALL_HELP = """\
+Call stream::* and state::* functions on a store, one call per line.
+
+Input, one JSON object per line on stdin:
+  {"function_id": "stream::set", "payload": {"stream_name": ..., "group_id": ..., ...}}
+
+Output, one JSON line per input line, in order:
+  {"result": <the engine's result for that function>}
+or, when the call fails (nothing is changed), with processing continuing on the next line:
+  {"error": {"code": "deserialization_error" | "invalid_json" | "function_not_found" | ...,
+             "message": "..."}}
+
+The store is in memory (default), durable with --data FILE (an append-only log replayed on
+start), or shared on Redis with --redis URL.
+"""
+
+
+def _call_answer(store: Store, line: bytes) -> bytes:
+    try:
+        request: Any = _decoder.decode(line)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        return _error_line(InvalidUpdateJSON.code, f"line is not valid JSON: {exc}")
+    if type(request) is not dict or type(request.get("function_id")) is not str:
+        return _error_line(
+            "deserialization_error",
+            "a call must be a JSON object with a string 'function_id' and a 'payload'",
+        )
+    try:
+        result = store.call(request["function_id"], request.get("payload"))
+    except StoreCallError as exc:
+        return _error_line(exc.code, exc.message)
+    return _encoder.encode({"result": result})
+
+
+def answer_lines(lines: Iterable[bytes], out: IO[bytes], answer: Callable[[bytes], bytes]) -> int:
+    """Write ``answer(line)`` for every line of ``lines`` on ``out``; return the count."""
     count = 0
     for raw in lines:
-        line = raw.rstrip(b"\r\n")
-        out.write(_answer(line) + b"\n")
+        out.write(answer(raw.rstrip(b"\r\n")) + b"\n")
         out.flush()
         count += 1
     return count
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    if args.redis is not None:
+        from iii_core.backends.redis import RedisStore
+
+        return RedisStore.from_url(args.redis)
+    return MemoryStore(args.data)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="iii-core",
         description="iii-core command line: the iii engine's update ops over JSON lines.",
-        epilog="iii-core apply\n" + _APPLY_HELP,
+        epilog=f"iii-core apply\n{_APPLY_HELP}\niii-core call\n{_CALL_HELP}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -91,9 +136,24 @@ def main(argv: list[str] | None = None) -> int:
         description=_APPLY_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    call = commands.add_parser(
+        "call",
+        help="call stream::*/state::* functions on a store, one JSON call per stdin line",
+        description=_CALL_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = call.add_mutually_exclusive_group()
+    where.add_argument("--data", metavar="FILE", help="make the embedded store durable in FILE")
+    where.add_argument("--redis", metavar="URL", help="use the Redis store at URL")
     args = parser.parse_args(argv)
     if args.command == "apply":
-        apply_lines(sys.stdin.buffer, sys.stdout.buffer)
+        answer_lines(sys.stdin.buffer, sys.stdout.buffer, _answer)
+    else:
+        store = _open_store(args)
+        try:
+            answer_lines(sys.stdin.buffer, sys.stdout.buffer, partial(_call_answer, store))
+        finally:
+            store.close()
     return 0
 
 

@@ -144,6 +144,21 @@ class StreamJoinResult(WireStruct, kw_only=True):
     unauthorized: bool
 
 
+class StreamListAllInput(WireStruct, kw_only=True):
+    """
+    Input of `stream::list_all` (engine function; not in the helper docs): an empty object. Engine contract: a null input is a deserialization error.
+    """
+
+
+class StreamListAllResult(WireStruct, kw_only=True):
+    """
+    Result of `stream::list_all`: every stream sorted by name, and `count`, the number of streams. Engine contract: names are split on `:`, so a stream or group name containing `:` is mis-filed or truncated.
+    """
+
+    stream: list[StreamMetadata]
+    count: Annotated[int, Meta(ge=0)]
+
+
 class StreamListGroupsInput(WireStruct, kw_only=True):
     """
     Input of `stream::list_groups`.
@@ -159,6 +174,15 @@ class StreamListInput(WireStruct, kw_only=True):
 
     stream_name: str
     group_id: str
+
+
+class StreamMetadata(WireStruct, kw_only=True):
+    """
+    One stream in a `stream::list_all` result: its name and its groups, sorted.
+    """
+
+    id: str
+    groups: list[str]
 
 
 class StreamSendInput(WireStruct, kw_only=True):

@@ -1,0 +1,259 @@
+"""``decode_call``: a function id and its JSON payload to a typed request, the engine's serde way.
+
+Rules: this is the engine's input layer (``function-macros`` + serde derive + ``serde_json``'s
+``Value`` deserializer), reproduced message for message, so a bad payload fails here with the
+engine's ``deserialization_error`` text and the store is never reached. Pure: no I/O, the payload
+is never mutated (decoded requests share its values), nothing is walked recursively except the
+ops, which the update engine's own decoder checks.
+
+What serde does, and therefore what this does:
+- an object payload is visited in sorted key order (``serde_json`` maps are ``BTreeMap``s): the
+  first wrongly-typed known field fails the call; then the first missing required field, in
+  declaration order; unknown keys are ignored;
+- an array payload is read positionally in declaration order (serde derives ``visit_seq``):
+  too few elements is ``invalid length``, too many is ``expected fewer elements in array``;
+- any other payload (``null`` included) is ``invalid type: ..., expected struct <Rust name>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, Literal, overload
+
+from msgspec import UNSET
+
+from iii_core._generated.state import (
+    StateDeleteInput,
+    StateGetInput,
+    StateListGroupsInput,
+    StateListInput,
+    StateSetInput,
+    StateUpdateInput,
+)
+from iii_core._generated.stream import (
+    StreamDeleteInput,
+    StreamGetInput,
+    StreamListGroupsInput,
+    StreamListInput,
+    StreamSendInput,
+    StreamSetInput,
+    StreamUpdateInput,
+    UpdateAppend,
+    UpdateDecrement,
+    UpdateIncrement,
+    UpdateMerge,
+    UpdateOp,
+    UpdateRemove,
+    UpdateSet,
+)
+from iii_core.store._errors import DESERIALIZATION_ERROR, FUNCTION_NOT_FOUND, StoreCallError
+from iii_core.store._requests import Request, StreamListAllInput
+from iii_core.update import InvalidOps
+from iii_core.update._decode import (
+    APPEND,
+    DECREMENT,
+    INCREMENT,
+    MERGE,
+    REMOVE,
+    SET,
+    DecodedOp,
+    _unexpected,
+    decode_ops,
+)
+
+__all__ = ["decode_call"]
+
+# Field kinds: a required string, an optional string (Rust `Option<String>`), any JSON value
+# (required, `null` accepted), an op list.
+_STR: Final = 0
+_OPT_STR: Final = 1
+_ANY: Final = 2
+_OPS: Final = 3
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Spec:
+    """How one function id's input decodes: its Struct, serde's name for it, its fields."""
+
+    __slots__ = ("expecting", "fields", "lookup", "rust_name", "struct")
+
+    def __init__(
+        self,
+        struct: type[Request],
+        rust_name: str,
+        fields: tuple[tuple[str, int], ...],
+        aliases: Mapping[str, str] | None = None,
+    ) -> None:
+        self.struct = struct
+        self.rust_name = rust_name
+        self.fields = fields
+        kinds = dict(fields)
+        # wire key -> (field name, kind); an alias maps onto its field's name.
+        self.lookup: dict[str, tuple[str, int]] = {name: (name, kind) for name, kind in fields}
+        for alias, target in (aliases or {}).items():
+            self.lookup[alias] = (target, kinds[target])
+        count = len(fields)
+        self.expecting = f"struct {rust_name} with {count} element{'' if count == 1 else 's'}"
+
+
+_ITEM = (("stream_name", _STR), ("group_id", _STR), ("item_id", _STR))
+_KEY = (("scope", _STR), ("key", _STR))
+
+# Field order is the Rust declaration order (it decides positional decoding and which missing
+# field is reported first); the Rust struct names appear in serde's messages.
+_SPECS: Final[dict[str, _Spec]] = {
+    "stream::set": _Spec(StreamSetInput, "StreamSetInput", (*_ITEM, ("data", _ANY))),
+    "stream::get": _Spec(StreamGetInput, "StreamGetInput", _ITEM),
+    "stream::delete": _Spec(StreamDeleteInput, "StreamDeleteInput", _ITEM),
+    "stream::update": _Spec(StreamUpdateInput, "StreamUpdateInput", (*_ITEM, ("ops", _OPS))),
+    "stream::list": _Spec(
+        StreamListInput, "StreamListInput", (("stream_name", _STR), ("group_id", _STR))
+    ),
+    "stream::list_groups": _Spec(
+        StreamListGroupsInput, "StreamListGroupsInput", (("stream_name", _STR),)
+    ),
+    "stream::list_all": _Spec(StreamListAllInput, "StreamListAllInput", ()),
+    "stream::send": _Spec(
+        StreamSendInput,
+        "StreamSendInput",
+        (
+            ("stream_name", _STR),
+            ("group_id", _STR),
+            ("id", _OPT_STR),
+            ("type", _STR),
+            ("data", _ANY),
+        ),
+    ),
+    "state::set": _Spec(
+        StateSetInput, "StateSetInput", (*_KEY, ("value", _ANY)), aliases={"data": "value"}
+    ),
+    "state::get": _Spec(StateGetInput, "StateGetInput", _KEY),
+    "state::delete": _Spec(StateDeleteInput, "StateDeleteInput", _KEY),
+    "state::update": _Spec(StateUpdateInput, "StateUpdateInput", (*_KEY, ("ops", _OPS))),
+    "state::list": _Spec(StateListInput, "StateGetGroupInput", (("scope", _STR),)),
+    "state::list_groups": _Spec(StateListGroupsInput, "StateListGroupsInput", ()),
+}
+
+
+def _op_struct(op: DecodedOp) -> UpdateOp:
+    kind, path, argument = op
+    if kind == SET:
+        return UpdateSet(path=path, value=argument)
+    if kind == MERGE:
+        return UpdateMerge(path=UNSET if path is None else path, value=argument)
+    if kind == APPEND:
+        return UpdateAppend(path=UNSET if path is None else path, value=argument)
+    if kind == INCREMENT:
+        return UpdateIncrement(path=path, by=argument)
+    if kind == DECREMENT:
+        return UpdateDecrement(path=path, by=argument)
+    if kind == REMOVE:
+        return UpdateRemove(path=path)
+    raise AssertionError(f"unknown op kind {kind}")  # pragma: no cover
+
+
+def _field(kind: int, value: Any) -> Any:
+    if kind == _ANY:
+        return value
+    if kind == _OPS:
+        try:
+            decoded = decode_ops(value)
+        except InvalidOps as exc:
+            raise _Reject(exc.reason) from None
+        return [_op_struct(op) for op in decoded]
+    if type(value) is str or (kind == _OPT_STR and value is None):
+        return value
+    raise _Reject(f"invalid type: {_unexpected(value)}, expected a string")
+
+
+def _from_map(spec: _Spec, payload: Mapping[Any, Any]) -> dict[str, Any]:
+    lookup = spec.lookup
+    values: dict[str, Any] = {}
+    for key in sorted(key for key in payload if type(key) is str and key in lookup):
+        name, kind = lookup[key]
+        if name in values:
+            raise _Reject(f"duplicate field `{name}`")
+        values[name] = _field(kind, payload[key])
+    for name, kind in spec.fields:
+        if name not in values:
+            if kind != _OPT_STR:
+                raise _Reject(f"missing field `{name}`")
+            values[name] = None
+    return values
+
+
+def _from_seq(spec: _Spec, payload: Sequence[Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for index, (name, kind) in enumerate(spec.fields):
+        if index >= len(payload):
+            raise _Reject(f"invalid length {index}, expected {spec.expecting}")
+        values[name] = _field(kind, payload[index])
+    if len(payload) > len(spec.fields):
+        raise _Reject(f"invalid length {len(payload)}, expected fewer elements in array")
+    return values
+
+
+@overload
+def decode_call(function_id: Literal["stream::set"], payload: Any) -> StreamSetInput: ...
+@overload
+def decode_call(function_id: Literal["stream::get"], payload: Any) -> StreamGetInput: ...
+@overload
+def decode_call(function_id: Literal["stream::delete"], payload: Any) -> StreamDeleteInput: ...
+@overload
+def decode_call(function_id: Literal["stream::update"], payload: Any) -> StreamUpdateInput: ...
+@overload
+def decode_call(function_id: Literal["stream::list"], payload: Any) -> StreamListInput: ...
+@overload
+def decode_call(
+    function_id: Literal["stream::list_groups"], payload: Any
+) -> StreamListGroupsInput: ...
+@overload
+def decode_call(function_id: Literal["stream::list_all"], payload: Any) -> StreamListAllInput: ...
+@overload
+def decode_call(function_id: Literal["stream::send"], payload: Any) -> StreamSendInput: ...
+@overload
+def decode_call(function_id: Literal["state::set"], payload: Any) -> StateSetInput: ...
+@overload
+def decode_call(function_id: Literal["state::get"], payload: Any) -> StateGetInput: ...
+@overload
+def decode_call(function_id: Literal["state::delete"], payload: Any) -> StateDeleteInput: ...
+@overload
+def decode_call(function_id: Literal["state::update"], payload: Any) -> StateUpdateInput: ...
+@overload
+def decode_call(function_id: Literal["state::list"], payload: Any) -> StateListInput: ...
+@overload
+def decode_call(
+    function_id: Literal["state::list_groups"], payload: Any
+) -> StateListGroupsInput: ...
+@overload
+def decode_call(function_id: str, payload: Any) -> Request: ...
+def decode_call(function_id: str, payload: Any) -> Request:
+    """Decode ``payload`` (a JSON value) as the input of ``function_id``.
+
+    Returns the generated input Struct (``StreamSetInput``, ``StateUpdateInput``, ...; ops are
+    decoded into the generated op Structs). Raises :class:`StoreCallError` with code
+    ``function_not_found`` for an unknown id and ``deserialization_error`` (message
+    ``Failed to deserialize input for <id>: <serde reason>``) for a payload the engine refuses.
+    ``state::set`` accepts ``data`` as an alias of ``value``.
+    """
+    spec = _SPECS.get(function_id)
+    if spec is None:
+        raise StoreCallError(FUNCTION_NOT_FOUND, f"Function {function_id} not found")
+    try:
+        if isinstance(payload, Mapping):
+            values = _from_map(spec, payload)
+        elif isinstance(payload, (list, tuple)):
+            values = _from_seq(spec, payload)
+        else:
+            raise _Reject(f"invalid type: {_unexpected(payload)}, expected struct {spec.rust_name}")
+    except _Reject as exc:
+        raise StoreCallError(
+            DESERIALIZATION_ERROR,
+            f"Failed to deserialize input for {function_id}: {exc.reason}",
+        ) from None
+    return spec.struct(**values)

@@ -1,0 +1,36 @@
+"""Fixtures: every backend test runs against the memory store, the durable memory store and a
+real Redis (a redis-server started here on a free loopback port)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iii_core.backends import MemoryStore, Store
+from iii_core.backends.redis import RedisStore
+from tests.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["memory", "memory-durable", "redis"])
+def store(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
+) -> Iterator[Store]:
+    if request.param == "memory":
+        opened: Store = MemoryStore()
+    elif request.param == "memory-durable":
+        opened = MemoryStore(tmp_path / "store.log")
+    else:
+        redis_server.flush()
+        opened = RedisStore.from_url(redis_server.url)
+    yield opened
+    opened.close()
