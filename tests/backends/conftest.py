@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from iii_core.backends import MemoryStore, Store
 from iii_core.backends.redis import RedisStore
+from tests.backends.async_facade import SyncFacade
 from tests.redis_server import RedisServer
 
 
@@ -21,7 +23,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
-@pytest.fixture(params=["memory", "memory-durable", "redis"])
+@pytest.fixture(params=["memory", "memory-durable", "redis", "redis-async"])
 def store(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
 ) -> Iterator[Store]:
@@ -29,8 +31,12 @@ def store(
         opened: Store = MemoryStore()
     elif request.param == "memory-durable":
         opened = MemoryStore(tmp_path / "store.log")
-    else:
+    elif request.param == "redis":
         redis_server.flush()
         opened = RedisStore.from_url(redis_server.url)
+    else:
+        redis_server.flush()
+        # The facade has the same methods as a Store, run on AsyncRedisStore's event loop.
+        opened = cast(Store, SyncFacade(redis_server.url))
     yield opened
     opened.close()

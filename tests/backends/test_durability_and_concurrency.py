@@ -3,6 +3,7 @@ cross-process delivery, with real processes and a real redis-server."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -14,8 +15,10 @@ from typing import Any
 
 import pytest
 
-from iii_core.backends import MemoryStore
+from iii_core.backends import ChangeEvent, MemoryStore
 from iii_core.backends.redis import RedisStore
+from iii_core.backends.redis_async import AsyncRedisStore
+from iii_core.state import StateChangeEvent
 from iii_core.store import StoreCallError
 from tests.redis_server import RedisServer
 
@@ -219,3 +222,27 @@ def test_redis_subscribers_in_two_processes_see_every_event(redis_server: RedisS
             "delete",
         ]
         assert [e["event"].get("data", {}).get("n") for e in events[:21]] == list(range(21))
+
+
+def test_async_clients_increment_exactly_and_see_sync_writes(redis_server: RedisServer) -> None:
+    redis_server.flush()
+
+    async def scenario() -> tuple[Any, list[ChangeEvent]]:
+        stores = [AsyncRedisStore.from_url(redis_server.url) for _ in range(4)]
+        seen: list[ChangeEvent] = []
+        await stores[0].watch(seen.append)
+        await asyncio.gather(
+            *(store.call("stream::update", INCREMENT) for store in stores for _ in range(100))
+        )
+        with RedisStore.from_url(redis_server.url) as sync_writer:
+            sync_writer.call("state::set", {"scope": "s", "key": "k", "value": 1})
+        await stores[0].sync_events()
+        value = await stores[1].call("stream::get", {**INCREMENT, "ops": None})
+        for store in stores:
+            await store.close()
+        return value, seen
+
+    value, seen = asyncio.run(scenario())
+    assert value == {"n": 400}
+    assert len(seen) == 401
+    assert isinstance(seen[-1], StateChangeEvent)

@@ -9,8 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from iii_core.backends import ChangeEvent, Store
-from iii_core.backends.redis import RedisStore
+from iii_core.backends import ChangeEvent, MemoryStore, Store
 from tests.store.harness import core_scenarios, load_stream_state_vectors, run_scenario
 
 SCENARIOS = core_scenarios(load_stream_state_vectors())
@@ -34,5 +33,5 @@ def test_scenario(store: Store, scenario: Mapping[str, Any]) -> None:
         call,
         scenario,
         configure=configure,
-        adapter="redis" if isinstance(store, RedisStore) else "kv",
+        adapter="kv" if isinstance(store, MemoryStore) else "redis",
     )

@@ -11,92 +11,54 @@ backends hand out identical Python values.
 from __future__ import annotations
 
 import abc
-import logging
-import threading
 import time
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
-
-import msgspec
+from collections.abc import Callable
+from typing import Any
 
 from iii_core._generated.state import (
-    StateChangeEvent,
     StateDeleteInput,
     StateGetInput,
     StateListGroupsInput,
     StateListGroupsResult,
     StateListInput,
     StateSetInput,
-    StateTriggerConfig,
     StateUpdateInput,
 )
 from iii_core._generated.stream import (
-    StreamChangeEvent,
     StreamDeleteInput,
     StreamDeleteResult,
     StreamGetInput,
+    StreamListAllResult,
     StreamListGroupsInput,
     StreamListInput,
     StreamSendInput,
     StreamSetInput,
     StreamSetResult,
-    StreamTriggerConfig,
     StreamUpdateInput,
     StreamUpdateResult,
 )
-from iii_core.store import (
-    READ_FUNCTIONS,
-    StoreCallError,
-    Transition,
-    decode_call,
-    item_location,
-    list_hash_key,
-    list_hash_prefix,
-    read_item,
-    read_list,
-    read_list_all,
-    read_list_groups,
-    state_trigger_matches,
-    stream_trigger_matches,
-    transition,
+from iii_core.backends._calls import (
+    as_type,
+    decode_request,
+    owned_copy,
+    plan_read,
+    to_json,
+    writer,
 )
+from iii_core.backends._subscribers import (
+    ChangeEvent,
+    EventHandler,
+    Subscribers,
+    TriggerConfig,
+)
+from iii_core.store import READ_FUNCTIONS, Transition, item_location
 from iii_core.update import MISSING
 
 __all__ = ["ChangeEvent", "EventHandler", "Store", "TriggerConfig", "wall_clock_ms"]
 
-log = logging.getLogger("iii_core.backends")
-
-ChangeEvent = StreamChangeEvent | StateChangeEvent
-TriggerConfig = StreamTriggerConfig | StateTriggerConfig
-EventHandler = Callable[[ChangeEvent], object]
-T = TypeVar("T")
-
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
-
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _owned_copy(value: Any, what: str) -> Any:
-    """A private copy of a JSON value; anything that is not JSON is a deserialization error."""
-    try:
-        return _decoder.decode(_encoder.encode(value))
-    except (TypeError, msgspec.EncodeError, msgspec.DecodeError, RecursionError) as exc:
-        raise StoreCallError(
-            "deserialization_error", f"{what} is not a JSON value: {exc}"
-        ) from None
-
-
-def _as(result: Any, kind: type[T]) -> T:
-    return msgspec.json.decode(_encoder.encode(result), type=kind)
-
-
-def _matches(config: TriggerConfig, event: ChangeEvent) -> bool:
-    if isinstance(config, StreamTriggerConfig):
-        return isinstance(event, StreamChangeEvent) and stream_trigger_matches(config, event)
-    return isinstance(event, StateChangeEvent) and state_trigger_matches(config, event)
 
 
 class Store(abc.ABC):
@@ -112,9 +74,7 @@ class Store(abc.ABC):
     ) -> None:
         self._clock = clock
         self.max_value_bytes = max_value_bytes
-        self._subscriptions: dict[int, tuple[TriggerConfig | None, EventHandler]] = {}
-        self._subscriptions_lock = threading.Lock()
-        self._next_subscription = 0
+        self._subscribers = Subscribers()
 
     # -- storage primitives -----------------------------------------------------------------
 
@@ -154,86 +114,72 @@ class Store(abc.ABC):
 
     def call(self, function_id: str, payload: Any) -> Any:
         """Run one engine function; returns the result as a JSON value."""
-        request = decode_call(function_id, _owned_copy(payload, f"input for {function_id}"))
-        return _decoder.decode(_encoder.encode(self._run(function_id, request)))
+        return to_json(self._run(function_id, decode_request(function_id, payload)))
 
     def _run(self, function_id: str, request: Any) -> Any:
         if function_id in READ_FUNCTIONS:
-            return self._read(function_id, request)
+            plan = plan_read(function_id, request)
+            if plan.source == "field":
+                return plan.shape(self._read_field(plan.key, plan.field))
+            if plan.source == "values":
+                return plan.shape(self._read_values(plan.key))
+            return plan.shape(self._hash_keys(plan.key))
+        step = writer(request, self._clock(), self.max_value_bytes)
         location = item_location(request)
-        now_ms = self._clock()
-        if location is None:
-            result = transition(request, MISSING, now_ms, max_value_bytes=self.max_value_bytes)
-        else:
-            hash_key, field = location
-            result = self._atomic_update(
-                hash_key,
-                field,
-                lambda old: transition(request, old, now_ms, max_value_bytes=self.max_value_bytes),
-            )
-        if result.events:
-            self._publish(result.events)
-        return result.result
-
-    def _read(self, function_id: str, request: Any) -> Any:
-        if function_id in ("stream::get", "state::get"):
-            hash_key, field = _location(request)
-            return read_item(request, self._read_field(hash_key, field))
-        if function_id in ("stream::list", "state::list"):
-            return read_list(request, self._read_values(list_hash_key(request)))
-        if function_id == "stream::list_all":
-            return read_list_all(self._hash_keys(list_hash_prefix(None)))
-        return read_list_groups(request, self._hash_keys(list_hash_prefix(request)))
+        outcome = step(MISSING) if location is None else self._atomic_update(*location, step)
+        if outcome.events:
+            self._publish(outcome.events)
+        return outcome.result
 
     def _typed(self, function_id: str, request: Any) -> Any:
-        return self._run(function_id, decode_call(function_id, _owned_copy(request, "input")))
+        return self._run(function_id, decode_request(function_id, request))
 
     # -- typed methods, one per function id ---------------------------------------------------
 
     def stream_set(self, request: StreamSetInput) -> StreamSetResult:
-        return _as(self._typed("stream::set", request), StreamSetResult)
+        return as_type(self._typed("stream::set", request), StreamSetResult)
 
     def stream_get(self, request: StreamGetInput) -> Any:
-        return _owned_copy(self._typed("stream::get", request), "result")
+        return owned_copy(self._typed("stream::get", request), "result")
 
     def stream_update(self, request: StreamUpdateInput) -> StreamUpdateResult:
-        return _as(self._typed("stream::update", request), StreamUpdateResult)
+        return as_type(self._typed("stream::update", request), StreamUpdateResult)
 
     def stream_delete(self, request: StreamDeleteInput) -> StreamDeleteResult:
-        return _as(self._typed("stream::delete", request), StreamDeleteResult)
+        return as_type(self._typed("stream::delete", request), StreamDeleteResult)
 
     def stream_send(self, request: StreamSendInput) -> None:
         self._typed("stream::send", request)
 
     def stream_list(self, request: StreamListInput) -> list[Any]:
-        return _as(self._typed("stream::list", request), list[Any])
+        return as_type(self._typed("stream::list", request), list[Any])
 
     def stream_list_groups(self, request: StreamListGroupsInput) -> list[str]:
-        return _as(self._typed("stream::list_groups", request), list[str])
+        return as_type(self._typed("stream::list_groups", request), list[str])
 
-    def stream_list_all(self) -> Any:
-        return _owned_copy(self._typed("stream::list_all", {}), "result")
+    def stream_list_all(self) -> StreamListAllResult:
+        return as_type(self._typed("stream::list_all", {}), StreamListAllResult)
 
     def state_set(self, request: StateSetInput) -> StreamSetResult:
-        return _as(self._typed("state::set", request), StreamSetResult)
+        return as_type(self._typed("state::set", request), StreamSetResult)
 
     def state_get(self, request: StateGetInput) -> Any:
-        return _owned_copy(self._typed("state::get", request), "result")
+        return owned_copy(self._typed("state::get", request), "result")
 
     def state_update(self, request: StateUpdateInput) -> StreamUpdateResult:
-        return _as(self._typed("state::update", request), StreamUpdateResult)
+        return as_type(self._typed("state::update", request), StreamUpdateResult)
 
     def state_delete(self, request: StateDeleteInput) -> Any:
-        return _owned_copy(self._typed("state::delete", request), "result")
+        return owned_copy(self._typed("state::delete", request), "result")
 
     def state_list(self, request: StateListInput) -> list[Any]:
-        return _as(self._typed("state::list", request), list[Any])
+        return as_type(self._typed("state::list", request), list[Any])
 
     def state_list_groups(
         self, request: StateListGroupsInput | None = None
     ) -> StateListGroupsResult:
         payload = StateListGroupsInput() if request is None else request
-        return _as(self._typed("state::list_groups", payload), StateListGroupsResult)
+        return as_type(self._typed("state::list_groups", payload), StateListGroupsResult)
 
     # -- subscriptions --------------------------------------------------------------------------
 
@@ -251,33 +197,8 @@ class Store(abc.ABC):
     def _add_subscription(
         self, config: TriggerConfig | None, handler: EventHandler
     ) -> Callable[[], None]:
-        with self._subscriptions_lock:
-            token = self._next_subscription
-            self._next_subscription += 1
-            self._subscriptions[token] = (config, handler)
+        return self._subscribers.add(config, handler)
 
-        def unsubscribe() -> None:
-            with self._subscriptions_lock:
-                self._subscriptions.pop(token, None)
-
-        return unsubscribe
-
-    def _deliver(self, events: Iterable[ChangeEvent]) -> None:
-        """Run the matching handlers; a failing handler is logged and never stops the others,
-        as a failing trigger handler never affects the write in the engine."""
-        with self._subscriptions_lock:
-            subscriptions = list(self._subscriptions.values())
-        for event in events:
-            for config, handler in subscriptions:
-                if config is None or _matches(config, event):
-                    try:
-                        handler(event)
-                    except Exception:
-                        log.exception("change event handler failed")
-
-
-def _location(request: Any) -> tuple[str, str]:
-    location = item_location(request)
-    if location is None:
-        raise StoreCallError("deserialization_error", "request addresses no stored item")
-    return location
+    def _deliver(self, events: tuple[ChangeEvent, ...]) -> None:
+        """Run the matching handlers of this process."""
+        self._subscribers.deliver(events)

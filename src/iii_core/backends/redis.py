@@ -35,7 +35,15 @@ except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without 
         "iii_core.backends.redis needs the 'redis' extra: pip install 'iii-core[redis]'"
     ) from exc
 
-__all__ = ["DEFAULT_CHANNEL", "RedisStore", "glob_escape"]
+__all__ = [
+    "DEFAULT_CHANNEL",
+    "MARKER_PREFIX",
+    "UNAVAILABLE",
+    "RedisStore",
+    "decode_event",
+    "glob_escape",
+    "unavailable",
+]
 
 log = logging.getLogger("iii_core.backends.redis")
 
@@ -43,7 +51,7 @@ DEFAULT_CHANNEL: Final = "iii-core:events"
 UNAVAILABLE: Final = "STORE_UNAVAILABLE"
 _RECONNECT_SECONDS: Final = 0.2
 # Not JSON, so never mistaken for a change event by any reader of the channel.
-_MARKER_PREFIX: Final = b"iii-core:sync:"
+MARKER_PREFIX: Final = b"iii-core:sync:"
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
@@ -58,8 +66,18 @@ def glob_escape(text: str) -> str:
     return "".join("\\" + char if char in "*?[]\\^-" else char for char in text)
 
 
-def _unavailable(exc: Exception) -> StoreCallError:
+def unavailable(exc: Exception) -> StoreCallError:
     return StoreCallError(UNAVAILABLE, f"Redis is unavailable: {exc}")
+
+
+def decode_event(data: bytes) -> ChangeEvent | None:
+    """A change event read from the channel, or ``None`` for anything else on it."""
+    try:
+        raw = _decoder.decode(data)
+        return msgspec.convert(raw, _EVENT_TYPES[raw["type"]])
+    except (msgspec.MsgspecError, KeyError, TypeError):
+        log.warning("ignored a message on the events channel that is not a change event")
+        return None
 
 
 class RedisStore(Store):
@@ -106,21 +124,21 @@ class RedisStore(Store):
         try:
             raw = self._redis.hget(hash_key, field)
         except redis.RedisError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         return MISSING if raw is None else _decoder.decode(raw)
 
     def _read_values(self, hash_key: str) -> list[Any]:
         try:
             raw_values = self._redis.hvals(hash_key)
         except redis.RedisError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         return [_decoder.decode(raw) for raw in raw_values]
 
     def _hash_keys(self, prefix: str) -> list[str]:
         try:
             keys = list(self._redis.scan_iter(match=glob_escape(prefix) + "*", count=1000))
         except redis.RedisError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         return [key.decode() if isinstance(key, bytes) else key for key in keys]
 
     def _atomic_update(
@@ -146,7 +164,7 @@ class RedisStore(Store):
                     except redis.WatchError:
                         continue
         except redis.RedisError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
 
     def _publish(self, events: tuple[ChangeEvent, ...]) -> None:
         try:
@@ -154,7 +172,7 @@ class RedisStore(Store):
                 self._redis.publish(self._channel, _encoder.encode(event))
         except redis.RedisError as exc:
             # The write itself is done; as in the engine, a failed emit only loses the events.
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
 
     # -- delivery across processes ------------------------------------------------------------
 
@@ -180,7 +198,7 @@ class RedisStore(Store):
         """Publish a marker behind every event this client published, and wait until this
         process's listener has seen it (Redis delivers one publisher's messages in order)."""
         self._ensure_listener()
-        marker = _MARKER_PREFIX + uuid.uuid4().hex.encode()
+        marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
         seen = threading.Event()
         with self._markers_lock:
             self._markers[marker] = seen
@@ -189,25 +207,21 @@ class RedisStore(Store):
             if not seen.wait(timeout):
                 raise TimeoutError(f"change events not delivered within {timeout} s")
         except redis.RedisError as exc:
-            raise _unavailable(exc) from None
+            raise unavailable(exc) from None
         finally:
             with self._markers_lock:
                 self._markers.pop(marker, None)
 
     def _deliver_raw(self, data: bytes) -> None:
-        if data.startswith(_MARKER_PREFIX):
+        if data.startswith(MARKER_PREFIX):
             with self._markers_lock:
                 seen = self._markers.get(data)
             if seen is not None:
                 seen.set()
             return
-        try:
-            raw = _decoder.decode(data)
-            event = msgspec.convert(raw, _EVENT_TYPES[raw["type"]])
-        except (msgspec.MsgspecError, KeyError, TypeError):
-            log.warning("ignored a message on %s that is not a change event", self._channel)
-            return
-        self._deliver((event,))
+        event = decode_event(data)
+        if event is not None:
+            self._deliver((event,))
 
     def _listen(self, ready: threading.Event) -> None:
         while not self._closed.is_set():
