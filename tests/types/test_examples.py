@@ -55,3 +55,9 @@ def test_demo_runs_from_another_directory(tmp_path: Path) -> None:
     assert "UpdateMerge" in result.stdout
     assert '"streamName":"chat"' in result.stdout
     assert '"allow_function_registration":true' in result.stdout
+    # The update engine and the embedded store sections.
+    assert '"visits":42' in result.stdout
+    assert "op 1: merge.path.proto_polluted" in result.stdout
+    assert result.stdout.count('"type":"stream"') >= 5
+    assert '"event":{"type":"event","event":{"type":"typing"' in result.stdout
+    assert 'stream::delete -> {"old_value":null}' in result.stdout
