@@ -1,6 +1,7 @@
 """Benchmarks of the update-op engine beside its peers, measured in one run; prints ratios.
 
-Usage: ``python bench/run.py [--quick] [--record]`` (``make bench`` records). Timings are the
+Usage: ``python -m bench.run [--quick] [--record]`` from the repository root (``make bench``
+records). Timings are the
 median of several repeats, each averaging many calls; every figure in a row comes from the
 same process, back to back, so ratios are meaningful even where absolute numbers drift.
 Nothing here is a test: no figure is asserted.
@@ -27,6 +28,7 @@ import msgspec
 from iii_helpers.stream import UpdateOp as HelpersUpdateOp
 from pydantic import TypeAdapter
 
+from bench.stores import bench_stores
 from iii_core import apply_update_ops, decode
 from iii_core.stream import UpdateOp
 
@@ -229,12 +231,16 @@ def main() -> int:
             bench_decode(budget),
         ),
         ("4. The command line, `iii-core apply`", bench_cli(10_000 if args.quick else 100_000)),
+        (
+            "5. Stores: `stream::update` and `stream::list` (Redis on loopback)",
+            bench_stores(args.quick),
+        ),
     ]
     text = "\n\n".join(f"## {title}\n\n" + "\n".join(rows) for title, rows in sections)
     print(text)
     if args.record:
         header = (
-            "# Benchmark results\n\nReproduce with `make bench` (runs `python bench/run.py "
+            "# Benchmark results\n\nReproduce with `make bench` (runs `python -m bench.run "
             "--record`, which rewrites this file). Ratios are peer time / iii-core time, "
             "measured back to back in one process.\n\n"
         )

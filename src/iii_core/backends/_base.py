@@ -94,8 +94,8 @@ class Store(abc.ABC):
     def _atomic_update(
         self, hash_key: str, field: str, compute: Callable[[Any], Transition]
     ) -> Transition:
-        """Read the item, ``compute`` its transition, and write it, as one atomic step
-        (``compute`` may run more than once; it is pure)."""
+        """Read the item, ``compute`` its transition, write it and publish its events, as one
+        atomic step (``compute`` may run more than once; it is pure)."""
 
     @abc.abstractmethod
     def _publish(self, events: tuple[ChangeEvent, ...]) -> None:
@@ -126,9 +126,11 @@ class Store(abc.ABC):
             return plan.shape(self._hash_keys(plan.key))
         step = writer(request, self._clock(), self.max_value_bytes)
         location = item_location(request)
-        outcome = step(MISSING) if location is None else self._atomic_update(*location, step)
-        if outcome.events:
+        if location is None:
+            outcome = step(MISSING)
             self._publish(outcome.events)
+        else:
+            outcome = self._atomic_update(*location, step)
         return outcome.result
 
     def _typed(self, function_id: str, request: Any) -> Any:

@@ -140,7 +140,9 @@ class MemoryStore(Store):
                 else:
                     self._log([hash_key, field, outcome.new])
                     self._hashes.setdefault(hash_key, {})[field] = outcome.new
-            return outcome
+        # Handlers run after the lock is released, so a slow handler never blocks other writers.
+        self._deliver(outcome.events)
+        return outcome
 
     def _publish(self, events: tuple[ChangeEvent, ...]) -> None:
         self._deliver(events)

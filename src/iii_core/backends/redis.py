@@ -4,12 +4,13 @@ Rules: a binding over the pure core, with the engine's key layout so that other 
 the data: stream items in hashes ``stream:{stream_name}:{group_id}`` (field = item id), state in
 hashes ``state:{scope}`` (field = key), each value the item's JSON text. Unlike the engine's Lua
 path, values are stored exactly as the core computed them (integers above 2**53 and 2**63,
-``[]`` and ``{}`` come back as written), because every write is: WATCH the hash, read the item,
-run the pure transition, then write it in MULTI/EXEC, retried from the read when another client
-changed the hash in between. Change events are published on one Redis channel and delivered to
-the subscribers of every process (this one included) by a listener thread that reconnects after a
-Redis restart. A call that cannot reach Redis raises ``StoreCallError`` with code
-``STORE_UNAVAILABLE``; the next call reconnects.
+``[]`` and ``{}`` come back as written), because every write is: read the item, run the pure
+transition, then write it with an atomic compare-and-set that also publishes the change events
+(:mod:`iii_core.backends._redis_cas`), retried from the read when another client changed the item
+in between. Change events go out on one Redis channel and are delivered to the subscribers of
+every process (this one included) by a listener thread that reconnects after a Redis restart.
+A call that cannot reach Redis raises ``StoreCallError`` with code ``STORE_UNAVAILABLE``; the
+next call reconnects.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import msgspec
 from iii_core._generated.state import StateChangeEvent
 from iii_core._generated.stream import StreamChangeEvent
 from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
+from iii_core.backends._redis_cas import CAS_SCRIPT, cas_arguments
 from iii_core.store import StoreCallError, Transition
 from iii_core.update import MISSING
 
@@ -94,6 +96,7 @@ class RedisStore(Store):
     ) -> None:
         super().__init__(clock=clock, max_value_bytes=max_value_bytes)
         self._redis = client
+        self._compare_and_set = client.register_script(CAS_SCRIPT)
         self._channel = channel
         self._listener: threading.Thread | None = None
         self._listener_lock = threading.Lock()
@@ -145,24 +148,12 @@ class RedisStore(Store):
         self, hash_key: str, field: str, compute: Callable[[Any], Transition]
     ) -> Transition:
         try:
-            with self._redis.pipeline(transaction=True) as pipe:
-                while True:
-                    try:
-                        pipe.watch(hash_key)  # type: ignore[no-untyped-call]
-                        raw = pipe.hget(hash_key, field)
-                        outcome = compute(MISSING if raw is None else _decoder.decode(raw))
-                        if not outcome.write:
-                            pipe.unwatch()
-                            return outcome
-                        pipe.multi()
-                        if outcome.new is MISSING:
-                            pipe.hdel(hash_key, field)
-                        else:
-                            pipe.hset(hash_key, field, _encoder.encode(outcome.new))
-                        pipe.execute()
-                        return outcome
-                    except redis.WatchError:
-                        continue
+            while True:
+                read = self._redis.hget(hash_key, field)
+                outcome = compute(MISSING if read is None else _decoder.decode(read))
+                arguments = cas_arguments(field, read, outcome, self._channel)
+                if self._compare_and_set(keys=[hash_key], args=arguments):
+                    return outcome
         except redis.RedisError as exc:
             raise unavailable(exc) from None
 
@@ -171,7 +162,8 @@ class RedisStore(Store):
             for event in events:
                 self._redis.publish(self._channel, _encoder.encode(event))
         except redis.RedisError as exc:
-            # The write itself is done; as in the engine, a failed emit only loses the events.
+            # Only `stream::send` publishes outside a write; the engine fails it when the emit
+            # fails (STREAM_SEND_ERROR), and so does this store.
             raise unavailable(exc) from None
 
     # -- delivery across processes ------------------------------------------------------------

@@ -2,7 +2,7 @@
 ``redis.asyncio``, with the same methods as coroutines.
 
 Rules: a binding over the same pure core and the same shared call path as every other store
-(:mod:`iii_core.backends._calls`), with the same key layout, the same WATCH/MULTI/EXEC write and
+(:mod:`iii_core.backends._calls`), with the same key layout, the same compare-and-set write and
 the same events channel, so sync and async clients on one Redis see each other's writes and
 events. Handlers run in this store's listener task; a handler may be a plain function or return
 an awaitable, which is awaited. A call that cannot reach Redis raises ``StoreCallError`` with
@@ -52,6 +52,7 @@ from iii_core.backends._calls import (
     to_json,
     writer,
 )
+from iii_core.backends._redis_cas import CAS_SCRIPT, cas_arguments
 from iii_core.backends._subscribers import ChangeEvent, EventHandler, Subscribers, TriggerConfig
 from iii_core.backends.redis import (
     DEFAULT_CHANNEL,
@@ -65,7 +66,7 @@ from iii_core.update import MISSING
 
 try:
     import redis.asyncio as aioredis
-    from redis.exceptions import RedisError, WatchError
+    from redis.exceptions import RedisError
 except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without the extra
     raise ModuleNotFoundError(
         "iii_core.backends.redis_async needs the 'redis' extra: pip install 'iii-core[redis]'"
@@ -92,6 +93,7 @@ class AsyncRedisStore:
         max_value_bytes: int | None = None,
     ) -> None:
         self._redis = client
+        self._compare_and_set = client.register_script(CAS_SCRIPT)
         self._channel = channel
         self._clock = clock
         self.max_value_bytes = max_value_bytes
@@ -132,9 +134,9 @@ class AsyncRedisStore:
                 return await self._read(function_id, request)
             step = writer(request, self._clock(), self.max_value_bytes)
             location = item_location(request)
-            outcome = (
-                step(MISSING) if location is None else await self._atomic_update(*location, step)
-            )
+            if location is not None:
+                return (await self._atomic_update(*location, step)).result
+            outcome = step(MISSING)
             for event in outcome.events:
                 await self._redis.publish(self._channel, _encoder.encode(event))
             return outcome.result
@@ -158,24 +160,12 @@ class AsyncRedisStore:
     async def _atomic_update(
         self, hash_key: str, field: str, step: Callable[[Any], Transition]
     ) -> Transition:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(hash_key)
-                    raw = await pipe.hget(hash_key, field)
-                    outcome = step(MISSING if raw is None else _decoder.decode(raw))
-                    if not outcome.write:
-                        await pipe.unwatch()  # type: ignore[no-untyped-call]
-                        return outcome
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if outcome.new is MISSING:
-                        pipe.hdel(hash_key, field)
-                    else:
-                        pipe.hset(hash_key, field, _encoder.encode(outcome.new))
-                    await pipe.execute()
-                    return outcome
-                except WatchError:
-                    continue
+        while True:
+            read = await self._redis.hget(hash_key, field)
+            outcome = step(MISSING if read is None else _decoder.decode(read))
+            arguments = cas_arguments(field, read, outcome, self._channel)
+            if await self._compare_and_set(keys=[hash_key], args=arguments):
+                return outcome
 
     async def _typed(self, function_id: str, request: Any) -> Any:
         return await self._run(function_id, decode_request(function_id, request))
