@@ -18,7 +18,6 @@ engine's Redis-Lua divergences, not concurrency, not the kv file format) is
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
@@ -58,6 +57,7 @@ from iii_core.store import (
     transition,
 )
 from iii_core.update import MISSING
+from tests.jsonvalues import same_json
 
 __all__ = [
     "EXCLUDED_SCENARIOS",
@@ -230,31 +230,15 @@ def _is_epoch_ms(value: Any) -> bool:
     return type(value) is int and 10**12 <= value < 10**14
 
 
+def _epoch_placeholder(want: Any, got: Any) -> bool | None:
+    if type(want) is str and want == EPOCH_MS_PLACEHOLDER:
+        return _is_epoch_ms(got)
+    return None
+
+
 def json_matches(expected: Any, actual: Any) -> bool:
     """Strict JSON equality (``1`` is not ``1.0`` nor ``True``) honouring ``"<epoch-ms>"``."""
-    stack = [(expected, actual)]
-    while stack:
-        want, got = stack.pop()
-        if want == EPOCH_MS_PLACEHOLDER and type(want) is str:
-            if not _is_epoch_ms(got):
-                return False
-            continue
-        if type(want) is not type(got):
-            return False
-        if type(want) is dict:
-            if want.keys() != got.keys():
-                return False
-            stack.extend((want[key], got[key]) for key in want)
-        elif type(want) is list:
-            if len(want) != len(got):
-                return False
-            stack.extend(zip(want, got, strict=True))
-        elif type(want) is float and math.isnan(want):
-            if not math.isnan(got):
-                return False
-        elif want != got:
-            return False
-    return True
+    return same_json(expected, actual, wildcard=_epoch_placeholder)
 
 
 def _errors_match(expected: list[Any], actual: Any) -> bool:

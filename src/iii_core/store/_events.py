@@ -18,7 +18,7 @@ from iii_core._generated.stream import (
     StreamCustomEvent,
 )
 
-__all__ = ["state_event", "stream_custom_event", "stream_event"]
+__all__ = ["custom_change", "item_change", "state_event", "stream_event"]
 
 
 def stream_event(
@@ -27,32 +27,26 @@ def stream_event(
     stream_name: str,
     group_id: str,
     item_id: str | None,
-    kind: Literal["create", "update", "delete"],
-    data: Any,
+    change: StreamChangeEventDetail,
 ) -> StreamChangeEvent:
-    """A create/update event (``data`` = the new value) or a delete (the removed value)."""
     return StreamChangeEvent(
         type="stream",
         timestamp=now_ms,
         stream_name=stream_name,
         group_id=group_id,
         id=item_id,
-        event=StreamChangeEventDetail(type=kind, data=data),
+        event=change,
     )
 
 
-def stream_custom_event(
-    *, now_ms: int, stream_name: str, group_id: str, item_id: str | None, kind: str, data: Any
-) -> StreamChangeEvent:
-    """The ``stream::send`` event: ``event: {type: "event", event: {type: kind, data}}``."""
-    return StreamChangeEvent(
-        type="stream",
-        timestamp=now_ms,
-        stream_name=stream_name,
-        group_id=group_id,
-        id=item_id,
-        event=StreamChangeEventDetail(type="event", event=StreamCustomEvent(type=kind, data=data)),
-    )
+def item_change(kind: Literal["create", "update", "delete"], data: Any) -> StreamChangeEventDetail:
+    """A create/update change (``data`` = the new value) or a delete (the removed value)."""
+    return StreamChangeEventDetail(type=kind, data=data)
+
+
+def custom_change(kind: str, data: Any) -> StreamChangeEventDetail:
+    """The ``stream::send`` change: ``{type: "event", event: {type: kind, data}}``."""
+    return StreamChangeEventDetail(type="event", event=StreamCustomEvent(type=kind, data=data))
 
 
 def state_event(

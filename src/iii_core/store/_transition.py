@@ -32,7 +32,7 @@ from iii_core._generated.stream import (
     StreamUpdateInput,
     StreamUpdateResult,
 )
-from iii_core.store._events import state_event, stream_custom_event, stream_event
+from iii_core.store._events import custom_change, item_change, state_event, stream_event
 from iii_core.store._requests import Request
 from iii_core.store._size import check_value_size
 from iii_core.update import MISSING, apply_update_ops
@@ -74,8 +74,7 @@ def _item_event(
         stream_name=request.stream_name,
         group_id=request.group_id,
         item_id=request.item_id,
-        kind=kind,
-        data=data,
+        change=item_change(kind, data),
     )
 
 
@@ -108,13 +107,12 @@ def _stream_delete(request: StreamDeleteInput, old: Any, now_ms: int) -> Transit
 
 def _stream_send(request: StreamSendInput, old: Any, now_ms: int) -> Transition:
     item_id = None if request.id is UNSET else request.id
-    event = stream_custom_event(
+    event = stream_event(
         now_ms=now_ms,
         stream_name=request.stream_name,
         group_id=request.group_id,
         item_id=item_id,
-        kind=request.type,
-        data=request.data,
+        change=custom_change(request.type, request.data),
     )
     return Transition(write=False, new=old, result=None, events=(event,))
 
