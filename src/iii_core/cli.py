@@ -87,6 +87,20 @@ start), or shared on Redis with --redis URL.
 """
 
 
+_SERVE_HELP = """\
+Serve live stream subscriptions over WebSocket, speaking the iii engine's stream socket protocol,
+and the store's calls over HTTP on the same port, until SIGINT or SIGTERM.
+
+  ws://HOST:PORT/            join/leave a stream group or item; a sync, then every change
+  POST /call/<function_id>   a JSON payload in, {"result": ...} or {"error": {"code", "message"}}
+  GET /stats                 the server's counters (connections, messages, drops, ...)
+
+The store is in memory (default), durable with --data FILE, or shared on Redis with --redis URL,
+where the writes of every process reach every subscriber. A client whose unsent messages exceed
+--max-buffer bytes is disconnected (it can reconnect and join again for a fresh sync).
+"""
+
+
 def _call_answer(store: Store, line: bytes) -> bytes:
     try:
         request: Any = _decoder.decode(line)
@@ -145,7 +159,30 @@ def main(argv: list[str] | None = None) -> int:
     where = call.add_mutually_exclusive_group()
     where.add_argument("--data", metavar="FILE", help="make the embedded store durable in FILE")
     where.add_argument("--redis", metavar="URL", help="use the Redis store at URL")
+    serve = commands.add_parser(
+        "serve",
+        help="serve live stream subscriptions over WebSocket, and store calls over HTTP",
+        description=_SERVE_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on, 0 for any free (default 3112)")
+    serve_where = serve.add_mutually_exclusive_group()
+    serve_where.add_argument("--data", metavar="FILE", help="make the embedded store durable")
+    serve_where.add_argument("--redis", metavar="URL", help="use the Redis store at URL")
+    serve.add_argument(
+        "--max-buffer",
+        type=int,
+        metavar="BYTES",
+        help="unsent bytes a client may fall behind by before it is dropped (default 1 MiB)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "serve":
+        from iii_core.server import serve as run_server
+
+        given = {"host": args.host, "port": args.port, "max_buffered_bytes": args.max_buffer}
+        options = {name: value for name, value in given.items() if value is not None}
+        return run_server(data=args.data, redis_url=args.redis, **options)
     if args.command == "apply":
         answer_lines(sys.stdin.buffer, sys.stdout.buffer, _answer)
     else:

@@ -83,14 +83,14 @@ START_MS: Final = 1_700_000_000_000
 # vectors (checked by the conformance module), so the list cannot silently rot.
 EXCLUDED_SCENARIOS: Final[dict[str, str]] = {
     # WebSocket protocol (join/leave/auth/sync/delivery): the binding's socket layer, not a store.
-    "ws-join-item-sync-then-update": "WebSocket join/sync protocol",
-    "ws-join-group-sync-list": "WebSocket join/sync protocol",
-    "ws-join-missing-item-sync-null": "WebSocket join/sync protocol",
-    "ws-unauthorized-join": "WebSocket join hooks",
-    "ws-join-leave-payload": "WebSocket join/leave hook payloads",
-    "ws-duplicate-delivery": "WebSocket per-subscription delivery",
-    "ws-close-fires-leave": "WebSocket close handling",
-    "ws-auth-cannot-reject": "WebSocket auth hook",
+    "ws-join-item-sync-then-update": "WebSocket join/sync protocol: runs in tests/subscriptions and tests/server",
+    "ws-join-group-sync-list": "WebSocket join/sync protocol: runs in tests/subscriptions and tests/server",
+    "ws-join-missing-item-sync-null": "WebSocket join/sync protocol: runs in tests/subscriptions and tests/server",
+    "ws-unauthorized-join": "WebSocket join hooks: runs in tests/subscriptions and tests/server",
+    "ws-join-leave-payload": "WebSocket join/leave hook payloads: runs in tests/subscriptions and tests/server",
+    "ws-duplicate-delivery": "WebSocket per-subscription delivery: runs in tests/subscriptions and tests/server",
+    "ws-close-fires-leave": "WebSocket close handling: runs in tests/subscriptions and tests/server",
+    "ws-auth-cannot-reject": "WebSocket auth hook: runs in tests/subscriptions and tests/server",
     # The engine's Redis adapter: raw Redis commands and Lua/cjson divergences we do not inherit.
     # The kv half of the divergence scenarios runs separately (KV_HALF_OF_REDIS_SCENARIOS).
     "redis-key-layout": "asserts raw Redis commands (EVALSHA/HGET/PUBLISH), no kv expectation",

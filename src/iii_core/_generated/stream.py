@@ -136,12 +136,37 @@ class StreamJoinLeaveTriggerConfig(WireStruct, kw_only=True):
     condition_function_id: str | None | UnsetType = UNSET
 
 
+class StreamJoinMessage(WireStruct, kw_only=True, tag_field="type", tag="join"):
+    """
+    A client asks to subscribe (stream WebSocket, client to server).
+    """
+
+    data: StreamSubscriptionData
+
+
 class StreamJoinResult(WireStruct, kw_only=True):
     """
     What a `stream:join` hook returns; `unauthorized: true` rejects the subscription.
     """
 
     unauthorized: bool
+
+
+class StreamLeaveMessage(WireStruct, kw_only=True, tag_field="type", tag="leave"):
+    """
+    A client ends a subscription (stream WebSocket, client to server).
+    """
+
+    data: StreamSubscriptionData
+
+
+StreamClientMessage: TypeAlias = Annotated[
+    StreamJoinMessage | StreamLeaveMessage,
+    Meta(
+        description="A message from a stream WebSocket client, discriminated by `type`. Engine contract: any other frame is ignored and the connection stays open.",
+        title="StreamClientMessage",
+    ),
+]
 
 
 class StreamListAllInput(WireStruct, kw_only=True):
@@ -215,6 +240,17 @@ class StreamSetResult(WireStruct, kw_only=True):
 
     old_value: Annotated[Any, Meta(description="The previous value, or null.")]
     new_value: Annotated[Any, Meta(description="The value written.")]
+
+
+class StreamSubscriptionData(WireStruct, kw_only=True):
+    """
+    The `data` of a client's join or leave message on the stream WebSocket (camelCase on the wire). `id` names one item; absent or null subscribes to the whole group.
+    """
+
+    subscription_id: str = field(name="subscriptionId")
+    stream_name: str = field(name="streamName")
+    group_id: str = field(name="groupId")
+    id: str | None | UnsetType = UNSET
 
 
 class StreamTriggerConfig(WireStruct, kw_only=True):

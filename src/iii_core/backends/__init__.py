@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from iii_core.backends._base import Store
+from iii_core.backends._base import Store, wall_clock_ms
 from iii_core.backends._subscribers import ChangeEvent, EventHandler, TriggerConfig
 from iii_core.backends.memory import MemoryStore
 
@@ -25,6 +25,7 @@ __all__ = [
     "RedisStore",
     "Store",
     "TriggerConfig",
+    "wall_clock_ms",
 ]
 
 

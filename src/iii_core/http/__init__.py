@@ -1,0 +1,51 @@
+"""The iii helper module ``http``: its documented types, ``http()``, and the channels a wrapped
+handler streams through.
+
+Rules: the types are generated from ``schema/http.json`` and only re-exported here.
+``HttpResponse`` is encoded with ``status_code``, the name the engine reads, never with the
+published model's ``statusCode`` alias (which the engine ignores, answering 200), and a missing
+``status_code`` means 200 as in the engine; ``HttpAuthConfig`` is discriminated by its required
+``type`` tag. :func:`http` wraps a ``(StreamRequest, StreamResponse)`` handler as iii-helpers
+does; the response goes to a :class:`ResponseSink` and the request body comes from a
+:class:`RequestBodySource`, both supplied by a binding (``iii_core.asgi``, or an iii SDK
+channel). The engine's side of the exchange, for bindings, is ``iii_core.http.engine``. This
+package performs no I/O and imports no binding.
+"""
+
+from iii_core._generated.http import (
+    HttpAuthApiKey,
+    HttpAuthBearer,
+    HttpAuthConfig,
+    HttpAuthHmac,
+    HttpInvocationConfig,
+    HttpMethod,
+    HttpRequest,
+    HttpResponse,
+)
+from iii_core.http._errors import ClientDisconnected, ResponseClosed
+from iii_core.http._sink import ResponseSink, ResponseWriter, WritableStream
+from iii_core.http._source import RequestBody, RequestBodySource
+from iii_core.http._stream import InternalHttpRequest, StreamRequest, StreamResponse
+from iii_core.http._wrap import http
+
+__all__ = [
+    "ClientDisconnected",
+    "HttpAuthApiKey",
+    "HttpAuthBearer",
+    "HttpAuthConfig",
+    "HttpAuthHmac",
+    "HttpInvocationConfig",
+    "HttpMethod",
+    "HttpRequest",
+    "HttpResponse",
+    "InternalHttpRequest",
+    "RequestBody",
+    "RequestBodySource",
+    "ResponseClosed",
+    "ResponseSink",
+    "ResponseWriter",
+    "StreamRequest",
+    "StreamResponse",
+    "WritableStream",
+    "http",
+]

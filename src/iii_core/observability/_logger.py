@@ -1,0 +1,80 @@
+"""``Logger``: structured logs as OpenTelemetry log records, or stdlib ``logging`` without them.
+
+Rules (iii-helpers 0.20.0, record shape in ``_log_record``):
+- Four methods, ``info``, ``warn``, ``error`` and ``debug``, each ``(message, data=None)``.
+- While an ``init_otel`` pipeline with a log exporter runs, each call emits one OpenTelemetry
+  log record, correlated with the current span (or with the Logger's own ``trace_id`` /
+  ``span_id``). Otherwise, or if emitting raises, the call goes to the stdlib logger
+  ``iii.logger`` as ``"[<service_name>] <message>"`` with ``extra={"data": data}`` (``warn``
+  maps to ``warning``).
+- This module imports no OpenTelemetry, so ``Logger`` works without the ``otel`` extra.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from iii_core.observability._state import running
+
+__all__ = ["Logger"]
+
+_log = logging.getLogger("iii.logger")
+_STDLIB_LEVELS = {
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "debug": logging.DEBUG,
+}
+
+
+class Logger:
+    """Structured logger correlated with the active trace."""
+
+    def __init__(
+        self,
+        trace_id: str | None = None,
+        service_name: str | None = None,
+        span_id: str | None = None,
+    ) -> None:
+        self._trace_id = trace_id
+        self._service_name = service_name or ""
+        self._span_id = span_id
+
+    def info(self, message: str, data: Any = None) -> None:
+        """Log at info level; ``data`` becomes the ``log.data`` attribute."""
+        self._emit("info", message, data)
+
+    def warn(self, message: str, data: Any = None) -> None:
+        """Log at warning level; ``data`` becomes the ``log.data`` attribute."""
+        self._emit("warn", message, data)
+
+    def error(self, message: str, data: Any = None) -> None:
+        """Log at error level; ``data`` becomes the ``log.data`` attribute."""
+        self._emit("error", message, data)
+
+    def debug(self, message: str, data: Any = None) -> None:
+        """Log at debug level; ``data`` becomes the ``log.data`` attribute."""
+        self._emit("debug", message, data)
+
+    def _emit(self, level: str, message: str, data: Any) -> None:
+        pipeline = running()
+        if pipeline is not None and pipeline.logger is not None:
+            from iii_core.observability._log_record import emit_record
+
+            try:
+                emit_record(
+                    pipeline.logger,
+                    level,
+                    message,
+                    data,
+                    service_name=self._service_name,
+                    trace_id=self._trace_id,
+                    span_id=self._span_id,
+                )
+                return
+            except Exception:  # a log call never fails: fall back to stdlib logging
+                pass
+        _log.log(
+            _STDLIB_LEVELS[level], "[%s] %s", self._service_name, message, extra={"data": data}
+        )

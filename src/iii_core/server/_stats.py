@@ -1,0 +1,48 @@
+"""The server's counters, and the snapshot it exposes (``StreamServer.stats()``, ``GET /stats``).
+
+Rules: a binding's bookkeeping; counters only grow, except the two gauges (open connections and
+subscriptions). Updated on the event loop only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Counters", "ServerStats"]
+
+
+@dataclass(slots=True)
+class Counters:
+    connections_total: int = 0
+    messages_sent: int = 0
+    messages_dropped: int = 0
+    bytes_dropped: int = 0
+    slow_disconnects: int = 0
+    frames_ignored: int = 0
+    http_requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStats:
+    """A snapshot of a server's counters.
+
+    - ``connections``: WebSocket connections open now; ``connections_total``: ever opened.
+    - ``subscriptions``: subscriptions held now, over all connections.
+    - ``messages_sent``: messages queued to a client's connection.
+    - ``messages_dropped``: messages not sent because their connection was being dropped as too
+      slow, or was closing; ``bytes_dropped``: unsent bytes discarded with dropped connections.
+    - ``slow_disconnects``: connections dropped because their unsent bytes would have gone over
+      the limit.
+    - ``frames_ignored``: blank or malformed client frames.
+    - ``http_requests``: plain HTTP requests answered.
+    """
+
+    connections: int
+    connections_total: int
+    subscriptions: int
+    messages_sent: int
+    messages_dropped: int
+    bytes_dropped: int
+    slow_disconnects: int
+    frames_ignored: int
+    http_requests: int

@@ -1,0 +1,82 @@
+"""The engine's access decision for a call made through an RBAC listener.
+
+Rules, in the engine's order (iii-worker-manager "Access Resolution Order"; the first that
+applies decides):
+1. ``function_id`` is in ``forbidden_functions``: deny, even for an infrastructure function.
+2. ``function_id`` is in ``allowed_functions``: allow.
+3. ``function_id`` is one of :data:`INFRASTRUCTURE_FUNCTIONS`: allow.
+4. the listener has no ``rbac`` block (``expose_functions=None``): allow.
+5. any ``expose_functions`` filter matches (the id, or the registered metadata): allow.
+6. otherwise: deny.
+Ids are compared exactly (``allowed_functions`` and ``forbidden_functions`` hold ids, not
+patterns). Nothing is mutated. Pure, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal, TypeAlias
+
+from msgspec import UNSET
+
+from iii_core._generated.worker_connection_manager import AuthResult
+from iii_core.worker_connection_manager._filters import FunctionFilter
+
+__all__ = ["INFRASTRUCTURE_FUNCTIONS", "AccessReason", "Decision", "resolve_access"]
+
+INFRASTRUCTURE_FUNCTIONS: Final[tuple[str, ...]] = (
+    "engine::channels::create",
+    "engine::workers::register",
+    "engine::log::info",
+    "engine::log::warn",
+    "engine::log::error",
+    "engine::log::debug",
+    "engine::log::trace",
+    "engine::baggage::get",
+    "engine::baggage::set",
+    "engine::baggage::get_all",
+)
+"""The fixed carve-out every RBAC listener allows, whatever its ``expose_functions``."""
+
+AccessReason: TypeAlias = Literal[
+    "forbidden", "allowed_function", "infrastructure", "no_rbac", "exposed", "not_exposed"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Whether a call is allowed, the rule that decided it and, for ``exposed``, the filter."""
+
+    allowed: bool
+    reason: AccessReason
+    filter: FunctionFilter | None = None
+
+
+def resolve_access(
+    auth_result: AuthResult,
+    function_id: str,
+    *,
+    expose_functions: Sequence[FunctionFilter] | None,
+    function_metadata: Any,
+) -> Decision:
+    """Decide a call to ``function_id`` by a session authenticated with ``auth_result``.
+
+    ``expose_functions`` are the listener's filters (see ``parse_expose_functions``), or None
+    for a listener without an ``rbac`` block. ``function_metadata`` is the metadata the
+    function was registered with (None when it has none or is not registered).
+    """
+    forbidden = auth_result.forbidden_functions
+    if forbidden is not UNSET and function_id in forbidden:
+        return Decision(allowed=False, reason="forbidden")
+    allowed = auth_result.allowed_functions
+    if allowed is not UNSET and function_id in allowed:
+        return Decision(allowed=True, reason="allowed_function")
+    if function_id in INFRASTRUCTURE_FUNCTIONS:
+        return Decision(allowed=True, reason="infrastructure")
+    if expose_functions is None:
+        return Decision(allowed=True, reason="no_rbac")
+    for expose in expose_functions:
+        if expose.matches(function_id, function_metadata):
+            return Decision(allowed=True, reason="exposed", filter=expose)
+    return Decision(allowed=False, reason="not_exposed")
