@@ -236,6 +236,11 @@ class TestInvalidOps:
                 'invalid type: string "1", expected i64',
             ),
             (
+                {"type": "increment", "path": "a", "by": float("inf")},
+                "by",
+                "invalid type: floating point `inf`, expected i64",
+            ),
+            (
                 {"type": "increment", "path": "a", "by": True},
                 "by",
                 "invalid type: boolean `true`, expected i64",
