@@ -4,7 +4,6 @@ generated inputs, with each deliberate difference tested on its own."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import iii_helpers.http as published_http
@@ -25,6 +24,7 @@ from iii_core.http import (
     HttpResponse,
 )
 from iii_core.queue import EnqueueResult
+from tests.conformance.vectors import helpers_vectors
 from tests.http._published import (
     REFUSED,
     assert_same_json_form,
@@ -37,7 +37,6 @@ from tests.http._published import (
 )
 from tests.jsonvalues import same_json
 
-SHARED_HELPERS = Path(__file__).parents[3] / "shared" / "conformance" / "helpers.json"
 HERE_COPY: dict[str, Any] = {
     # ../shared/conformance/helpers.json, the one vector about these modules' types.
     "id": "model_dump-18",
@@ -56,8 +55,7 @@ SETTINGS = settings(max_examples=150, deadline=None)
 
 
 def test_the_shared_vector_is_the_one_copied_here() -> None:
-    vectors = json.loads(SHARED_HELPERS.read_text(encoding="utf-8"))["vectors"]
-    [shared] = [v for v in vectors if v["id"] == HERE_COPY["id"]]
+    shared = helpers_vectors()[HERE_COPY["id"]]
     assert {k: v for k, v in shared.items() if k != "source"} == HERE_COPY
 
 

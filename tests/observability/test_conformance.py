@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,14 +25,12 @@ from iii_core.observability import (
     resolve_max_bytes_from_env,
 )
 from iii_core.observability._settings import engine_otel_url
+from tests.conformance.vectors import helpers_vectors
 from tests.jsonvalues import same_json
 from tests.observability.pyvalues import same_python
 
 HERE = Path(__file__).parent
-SHARED = HERE.parents[2] / "shared" / "conformance" / "helpers.json"
-COPY = HERE / "data" / "helpers.json"
-SOURCE = SHARED if SHARED.exists() else COPY
-VECTORS: list[dict[str, Any]] = json.loads(SOURCE.read_text(encoding="utf-8"))["vectors"]
+VECTORS: list[dict[str, Any]] = list(helpers_vectors().values())
 
 ENGINE_URL = "_append_otel_path (init_otel engine URL)"
 OBSERVABILITY = {
@@ -95,13 +92,6 @@ def _described_in_words(value: Any) -> bool:
         elif isinstance(node, list):
             stack.extend(node)
     return False
-
-
-def test_copy_in_repo_matches_shared() -> None:
-    if SHARED.exists():
-        assert json.loads(COPY.read_text(encoding="utf-8")) == json.loads(
-            SHARED.read_text(encoding="utf-8")
-        )
 
 
 def test_every_observability_function_has_vectors() -> None:

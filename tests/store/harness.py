@@ -57,6 +57,7 @@ from iii_core.store import (
     transition,
 )
 from iii_core.update import MISSING
+from tests.conformance.vectors import vector_file
 from tests.jsonvalues import same_json
 
 __all__ = [
@@ -73,8 +74,6 @@ StoreCall = Callable[[str, Any], tuple[Any, list[Any]]]
 Configure = Callable[[Mapping[str, Any]], None]
 
 HERE = Path(__file__).parent
-SHARED_VECTORS = HERE.parents[2] / "shared" / "conformance" / "stream-state.json"
-COPIED_VECTORS = HERE.parent / "conformance" / "data" / "stream-state.json"
 
 EPOCH_MS_PLACEHOLDER: Final = "<epoch-ms>"
 START_MS: Final = 1_700_000_000_000
@@ -122,8 +121,9 @@ KV_HALF_OF_REDIS_SCENARIOS: Final = (
 
 def load_stream_state_vectors() -> list[dict[str, Any]]:
     """The vectors from ``../shared`` when present, else the copy in ``tests/conformance/data``."""
-    source = SHARED_VECTORS if SHARED_VECTORS.exists() else COPIED_VECTORS
-    vectors: list[dict[str, Any]] = json.loads(source.read_text(encoding="utf-8"))
+    vectors: list[dict[str, Any]] = json.loads(
+        vector_file("stream-state.json").read_text(encoding="utf-8")
+    )
     return vectors
 
 

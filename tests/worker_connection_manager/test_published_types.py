@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import iii_helpers.worker_connection_manager as published
@@ -23,6 +22,7 @@ from iii_core.worker_connection_manager import (
     OnTriggerTypeRegistrationInput,
     OnTriggerTypeRegistrationResult,
 )
+from tests.conformance.vectors import helpers_vectors
 from tests.http._published import (
     assert_same_json_form,
     json_values,
@@ -33,7 +33,6 @@ from tests.http._published import (
     text,
 )
 
-SHARED_HELPERS = Path(__file__).parents[3] / "shared" / "conformance" / "helpers.json"
 AUTH_RESULT_DEFAULTS: dict[str, Any] = {  # helpers.json "AuthResult().model_dump()-01"
     "allowed_functions": [],
     "forbidden_functions": [],
@@ -144,8 +143,7 @@ def test_json_form_matches_the_published_model(
 
 
 def test_auth_result_defaults_vector() -> None:
-    vectors = json.loads(SHARED_HELPERS.read_text(encoding="utf-8"))["vectors"]
-    [vector] = [v for v in vectors if v["id"] == "AuthResult().model_dump()-01"]
+    vector = helpers_vectors()["AuthResult().model_dump()-01"]
     assert vector["expected"] == AUTH_RESULT_DEFAULTS == published.AuthResult().model_dump()
     # Ours: the same defaults; the None defaults are absent (README "Absent stays absent").
     assert json.loads(encode(AuthResult())) == {
