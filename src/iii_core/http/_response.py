@@ -31,9 +31,9 @@ from typing import Any, Final, Literal, TypeAlias
 import msgspec
 
 from iii_core._codec import encode
+from iii_core._rust import rust_trim
 from iii_core.http._control import apply_control_message
 from iii_core.http._headers import JSON_CONTENT_TYPE, response_headers
-from iii_core.http._rust import rust_trim
 
 __all__ = [
     "NOT_FOUND",

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
-from iii_core.http._rust import rust_trim
+from iii_core._rust import rust_trim
 from iii_core.update._errors import json_type_name
 from iii_core.worker_connection_manager._json_equal import json_equal
 from iii_core.worker_connection_manager._wildcard import wildcard_match
