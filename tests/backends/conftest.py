@@ -15,14 +15,6 @@ from tests.backends.async_facade import SyncFacade
 from tests.redis_server import RedisServer
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["memory", "memory-durable", "redis", "redis-async"])
 def store(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer

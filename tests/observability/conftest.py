@@ -13,7 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from iii_core.observability import OtelConfig, init_otel, shutdown_otel
 from iii_core.observability._state import running
-from tests.observability.receivers import EngineServer, HttpServer, OtlpReceiver, free_port
+from tests.loopback import free_port
+from tests.observability.receivers import EngineServer, HttpServer, OtlpReceiver
 
 _SETTINGS_PREFIXES = ("OTEL_", "III_", "SERVICE_")
 

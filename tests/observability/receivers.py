@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -231,11 +230,3 @@ class EngineServer:
             for scope_metrics in resource_metrics["scopeMetrics"]
             for metric in scope_metrics["metrics"]
         ]
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

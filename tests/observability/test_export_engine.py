@@ -23,7 +23,8 @@ from iii_core.observability import (
 )
 from iii_core.observability._engine_connection import MAX_QUEUE, EngineConnection
 from iii_core.observability._state import running
-from tests.observability.receivers import EngineServer, free_port, wait_until
+from tests.loopback import free_port
+from tests.observability.receivers import EngineServer, wait_until
 
 COUNTER = metrics.get_meter("tests.engine").create_counter("iii.test.engine_calls")
 FAST = ReconnectionConfig(initial_delay_ms=20, max_delay_ms=100, jitter_factor=0.0)

@@ -21,7 +21,8 @@ from iii_core.observability import (
     with_span,
 )
 from iii_core.observability._state import running
-from tests.observability.receivers import OtlpReceiver, free_port, wait_until
+from tests.loopback import free_port
+from tests.observability.receivers import OtlpReceiver, wait_until
 
 # Instruments from OpenTelemetry's global API, created once: they must follow every pipeline.
 METER = metrics.get_meter("tests.observability")

@@ -14,7 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from iii_core.observability import execute_traced_request
-from tests.observability.receivers import HttpServer, free_port
+from tests.loopback import free_port
+from tests.observability.receivers import HttpServer
 
 
 async def _send(execute: Any, request: httpx.Request) -> httpx.Response:

@@ -17,14 +17,6 @@ NODE_DIR = Path(__file__).parent / "node"
 NODE_CLIENT = NODE_DIR / "node_modules" / "@motiadev" / "stream-client-node" / "package.json"
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture(params=["memory", "redis"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.param

@@ -271,14 +271,3 @@ def object_schema(module: str, name: str, instance: Any) -> dict[str, Any] | Non
         assert len(tagged) == 1
         node = _resolve(tagged[0])
     return node if "properties" in node else None
-
-
-def same_json(a: Any, b: Any) -> bool:
-    """JSON equality where number kinds matter: ``3`` is not ``3.0`` and ``True`` is not ``1``."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from iii_core import decode, encode
-from tests.types._schemas import ROOT, generated, is_valid, same_json, wire_normal
+from tests.jsonvalues import same_json
+from tests.types._schemas import ROOT, generated, is_valid, wire_normal
 
 EXAMPLES = ROOT / "examples"
 

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.jsonvalues import same_json
 from tests.types._schemas import (
     BUNDLE_DEFS,
     DEFS,
@@ -27,7 +28,6 @@ from tests.types._schemas import (
     instances,
     is_valid,
     object_schema,
-    same_json,
     wire_normal,
 )
 

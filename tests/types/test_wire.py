@@ -37,7 +37,7 @@ from iii_core.stream import (
 )
 from iii_core.worker_connection_manager import AuthResult
 from tests.conformance.vectors import helpers_vectors
-from tests.types._schemas import same_json
+from tests.jsonvalues import same_json
 
 
 def _json(obj: Any) -> Any:
