@@ -35,10 +35,37 @@ ADDITIONS = {
     "list_hash_key",
     "json_size",
 }
+STORAGE_PROTOCOL = {
+    "MAX_PAYLOAD_DEPTH",
+    "MAX_WRITE_ATTEMPTS",
+    "STORE_BAD_DATA",
+    "STORE_CONFLICT",
+    "STORE_UNAVAILABLE",
+    "STORE_WRITE_FAILED",
+    "AsyncStorage",
+    "Call",
+    "ChangeEvent",
+    "Changed",
+    "CompareAndSet",
+    "Flow",
+    "Limits",
+    "ListKeys",
+    "Publish",
+    "ReadField",
+    "ReadHash",
+    "Storage",
+    "StorageOp",
+    "call_flow",
+    "check_payload_depth",
+    "decode_stored",
+    "run_flow",
+    "run_flow_async",
+    "too_deep",
+}
 
 
 def test_all_is_the_interface_plus_the_additions() -> None:
-    assert set(store.__all__) == INTERFACE | ADDITIONS
+    assert set(store.__all__) == INTERFACE | ADDITIONS | STORAGE_PROTOCOL
     assert len(store.__all__) == len(set(store.__all__))
     for name in store.__all__:
         assert getattr(store, name) is not None

@@ -13,7 +13,12 @@ CLI) shares one implementation of every rule:
   the result and the change events; :func:`read_item`, :func:`read_list`,
   :func:`read_list_groups` and :func:`read_list_all` shape the reads of a snapshot;
 - :func:`stream_trigger_matches` and :func:`state_trigger_matches` filter events for triggers;
-- :func:`encode_result` writes a result as the engine puts it on the wire.
+- :func:`encode_result` writes a result as the engine puts it on the wire;
+- :func:`call_flow` (and :class:`Call`) is how a call runs, as a sans-I/O generator of storage
+  operations (:class:`ReadField`, :class:`ReadHash`, :class:`ListKeys`, :class:`CompareAndSet`,
+  :class:`Publish`); a backend is a storage driver (:class:`Storage` or :class:`AsyncStorage`)
+  that :func:`run_flow` / :func:`run_flow_async` drive the flow over. See ``_storage.py`` for
+  the protocol and ``docs/stores.md`` for the guarantees.
 
 Rules: no I/O, no clocks (time comes in as ``now_ms``), no randomness, no global mutable state,
 no logging; inputs are never mutated, and results share values with their inputs (treat both as
@@ -22,7 +27,22 @@ immutable). The bindings call this package; it never imports them.
 
 from iii_core.store._decode_call import decode_call
 from iii_core.store._encode import encode_result
-from iii_core.store._errors import StoreCallError
+from iii_core.store._errors import (
+    STORE_BAD_DATA,
+    STORE_CONFLICT,
+    STORE_UNAVAILABLE,
+    STORE_WRITE_FAILED,
+    StoreCallError,
+)
+from iii_core.store._flow import (
+    MAX_PAYLOAD_DEPTH,
+    Call,
+    Limits,
+    call_flow,
+    check_payload_depth,
+    decode_stored,
+    too_deep,
+)
 from iii_core.store._keys import item_location, list_hash_key, list_hash_prefix
 from iii_core.store._reads import read_item, read_list, read_list_all, read_list_groups
 from iii_core.store._requests import (
@@ -34,19 +54,57 @@ from iii_core.store._requests import (
     WriteRequest,
 )
 from iii_core.store._size import json_size
+from iii_core.store._storage import (
+    MAX_WRITE_ATTEMPTS,
+    AsyncStorage,
+    Changed,
+    ChangeEvent,
+    CompareAndSet,
+    Flow,
+    ListKeys,
+    Publish,
+    ReadField,
+    ReadHash,
+    Storage,
+    StorageOp,
+    run_flow,
+    run_flow_async,
+)
 from iii_core.store._transition import Transition, transition
 from iii_core.store._triggers import state_trigger_matches, stream_trigger_matches
 
 __all__ = [
+    "MAX_PAYLOAD_DEPTH",
+    "MAX_WRITE_ATTEMPTS",
     "READ_FUNCTIONS",
+    "STORE_BAD_DATA",
+    "STORE_CONFLICT",
+    "STORE_UNAVAILABLE",
+    "STORE_WRITE_FAILED",
     "WRITE_FUNCTIONS",
+    "AsyncStorage",
+    "Call",
+    "ChangeEvent",
+    "Changed",
+    "CompareAndSet",
+    "Flow",
+    "Limits",
+    "ListKeys",
+    "Publish",
+    "ReadField",
+    "ReadHash",
     "ReadRequest",
     "Request",
+    "Storage",
+    "StorageOp",
     "StoreCallError",
     "StreamListAllInput",
     "Transition",
     "WriteRequest",
+    "call_flow",
+    "check_payload_depth",
     "decode_call",
+    "decode_stored",
     "encode_result",
     "item_location",
     "json_size",
@@ -56,7 +114,10 @@ __all__ = [
     "read_list",
     "read_list_all",
     "read_list_groups",
+    "run_flow",
+    "run_flow_async",
     "state_trigger_matches",
     "stream_trigger_matches",
+    "too_deep",
     "transition",
 ]

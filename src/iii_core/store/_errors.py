@@ -1,7 +1,11 @@
 """``StoreCallError``: the one error a store call raises, carrying the engine's code and message.
 
 Rules: pure data. The codes and message formats are the engine's (``deserialization_error``,
-``function_not_found``, ``VALUE_TOO_LARGE``); nothing here performs I/O.
+``function_not_found``, ``VALUE_TOO_LARGE``) and iii-core's own storage faults, named as such:
+``STORE_UNAVAILABLE`` (the storage cannot be reached), ``STORE_BAD_DATA`` (stored data that is
+not a value of the expected kind, written by another tool), ``STORE_CONFLICT`` (a write that
+lost too many compare-and-sets in a row) and ``STORE_WRITE_FAILED`` (the durable log could not
+be written); nothing here performs I/O.
 """
 
 from __future__ import annotations
@@ -11,6 +15,10 @@ from typing import Final
 __all__ = [
     "DESERIALIZATION_ERROR",
     "FUNCTION_NOT_FOUND",
+    "STORE_BAD_DATA",
+    "STORE_CONFLICT",
+    "STORE_UNAVAILABLE",
+    "STORE_WRITE_FAILED",
     "VALUE_TOO_LARGE",
     "StoreCallError",
 ]
@@ -18,6 +26,10 @@ __all__ = [
 DESERIALIZATION_ERROR: Final = "deserialization_error"
 FUNCTION_NOT_FOUND: Final = "function_not_found"
 VALUE_TOO_LARGE: Final = "VALUE_TOO_LARGE"
+STORE_UNAVAILABLE: Final = "STORE_UNAVAILABLE"
+STORE_BAD_DATA: Final = "STORE_BAD_DATA"
+STORE_CONFLICT: Final = "STORE_CONFLICT"
+STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
 
 
 class StoreCallError(Exception):

@@ -1,0 +1,210 @@
+"""How one ``stream::*`` / ``state::*`` call runs: the one call flow every backend drives.
+
+``call_flow(function_id, payload, now_ms, limits)`` decodes the payload (the engine's serde
+rules, bad input fails before any storage is touched) and returns a generator that yields the
+storage operations of :mod:`iii_core.store._storage`, receives their results and returns the
+call's result:
+
+- ``get``: ``ReadField`` → :func:`read_item`;
+- ``list``: ``ReadHash`` → :func:`read_list`;
+- ``list_groups`` / ``list_all``: ``ListKeys`` → :func:`read_list_groups` / :func:`read_list_all`;
+- ``send``: the transition, then ``Publish``;
+- ``set`` / ``update`` / ``delete``: ``ReadField(fresh=False)``, the pure transition, then
+  ``CompareAndSet`` of the item with the transition's events; on ``Changed`` the transition is
+  recomputed from the current value and tried again, at most ``MAX_WRITE_ATTEMPTS`` times.
+
+Bounds: a payload nested deeper than :data:`MAX_PAYLOAD_DEPTH` (serde_json's recursion limit)
+is refused with the engine-style ``deserialization_error`` ``recursion limit exceeded``, so no
+stored value is ever too deep to be decoded again (updates add at most the 32-segment path
+bound of the op engine). The depth is measured without recursion. A stored form that is not
+JSON is ``STORE_BAD_DATA`` naming the item.
+
+Copies: none. The flow shares values with the payload and with stored values; results and
+events share them too. The binding that owns the call decides where to copy (see
+``iii_core.backends``). Pure: no I/O, no clock (``now_ms`` is an argument), nothing mutated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+
+from iii_core.store._decode_call import decode_call
+from iii_core.store._errors import (
+    DESERIALIZATION_ERROR,
+    STORE_BAD_DATA,
+    STORE_CONFLICT,
+    StoreCallError,
+)
+from iii_core.store._keys import item_location, list_hash_key, list_hash_prefix
+from iii_core.store._reads import read_item, read_list, read_list_all, read_list_groups
+from iii_core.store._requests import READ_FUNCTIONS, Request
+from iii_core.store._storage import (
+    MAX_WRITE_ATTEMPTS,
+    CompareAndSet,
+    Flow,
+    ListKeys,
+    Publish,
+    ReadField,
+    ReadHash,
+)
+from iii_core.store._transition import transition
+from iii_core.update import MISSING
+
+__all__ = [
+    "MAX_PAYLOAD_DEPTH",
+    "Call",
+    "Limits",
+    "call_flow",
+    "check_payload_depth",
+    "decode_stored",
+    "too_deep",
+]
+
+# serde_json refuses input nested 128 levels deep ("recursion limit exceeded"): the engine
+# never sees such a payload, and a bound here keeps every stored value decodable.
+MAX_PAYLOAD_DEPTH: Final = 127
+
+_decoder = msgspec.json.Decoder()
+_ITEM_READS: Final = frozenset({"stream::get", "state::get"})
+_HASH_READS: Final = frozenset({"stream::list", "state::list"})
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The configurable limits of a store. ``max_value_bytes``: the largest ``state::set``
+    value, in bytes of compact JSON; ``None`` or ``<= 0`` means no limit (the engine's
+    ``normalized()``)."""
+
+    max_value_bytes: int | None = None
+
+    @property
+    def value_bytes(self) -> int | None:
+        limit = self.max_value_bytes
+        return limit if limit is not None and limit > 0 else None
+
+
+def too_deep(function_id: str) -> StoreCallError:
+    return StoreCallError(
+        DESERIALIZATION_ERROR,
+        f"Failed to deserialize input for {function_id}: recursion limit exceeded",
+    )
+
+
+def check_payload_depth(function_id: str, payload: Any) -> None:
+    """Refuse a payload nested deeper than :data:`MAX_PAYLOAD_DEPTH` (each array or object
+    counts one level), walking it with an explicit stack."""
+    if type(payload) is not dict and type(payload) is not list:
+        return
+    stack: list[tuple[Iterator[Any], int]] = [(_children(payload), 1)]
+    while stack:
+        children, depth = stack[-1]
+        for child in children:
+            if type(child) is dict or type(child) is list:
+                if depth + 1 > MAX_PAYLOAD_DEPTH:
+                    raise too_deep(function_id)
+                stack.append((_children(child), depth + 1))
+                break
+        else:
+            stack.pop()
+
+
+def _children(container: Any) -> Iterator[Any]:
+    return iter(container.values() if type(container) is dict else container)
+
+
+def decode_stored(stored: Any, hash_key: str, field: str) -> Any:
+    """The JSON value of a stored form (``MISSING``, JSON text as ``bytes``, or a value)."""
+    if type(stored) is not bytes:
+        return stored
+    try:
+        return _decoder.decode(stored)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise StoreCallError(
+            STORE_BAD_DATA,
+            f"the stored value of item {field!r} in {hash_key!r} is not JSON: {exc}",
+        ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A decoded call: its function id, its typed request and the item it writes (``None``
+    for reads and ``stream::send``), which a binding may use to serialise writers of one
+    item."""
+
+    function_id: str
+    request: Request
+    item: tuple[str, str] | None
+
+    @classmethod
+    def decode(cls, function_id: str, payload: Any) -> Call:
+        """Decode a JSON payload the engine's way (raises :class:`StoreCallError`)."""
+        check_payload_depth(function_id, payload)  # serde fails on depth while parsing
+        request = decode_call(function_id, payload)
+        writes = function_id not in READ_FUNCTIONS
+        return cls(function_id, request, item_location(request) if writes else None)
+
+    def flow(self, now_ms: int, limits: Limits = Limits()) -> Flow:
+        """The call's flow (see the module docstring)."""
+        if self.function_id in READ_FUNCTIONS:
+            return self._read()
+        return self._write(now_ms, limits.value_bytes)
+
+    def _read(self) -> Flow:
+        request: Any = self.request
+        function_id = self.function_id
+        if function_id in _ITEM_READS:
+            location = item_location(request)
+            assert location is not None  # a get always addresses an item
+            stored = yield ReadField(*location)
+            return read_item(request, decode_stored(stored, *location))
+        if function_id in _HASH_READS:
+            hash_key = list_hash_key(request)
+            pairs = yield ReadHash(hash_key)
+            return read_list(
+                request, [decode_stored(stored, hash_key, field) for field, stored in pairs]
+            )
+        if function_id == "stream::list_all":
+            return read_list_all((yield ListKeys(list_hash_prefix(None))))
+        return read_list_groups(request, (yield ListKeys(list_hash_prefix(request))))
+
+    def _write(self, now_ms: int, max_value_bytes: int | None) -> Flow:
+        request = self.request
+        if self.item is None:
+            outcome = transition(request, MISSING, now_ms, max_value_bytes=max_value_bytes)
+            yield Publish(outcome.events)
+            return outcome.result
+        hash_key, field = self.item
+        stored = yield ReadField(hash_key, field, fresh=False)
+        for attempt in range(MAX_WRITE_ATTEMPTS):
+            old = MISSING if stored is MISSING else decode_stored(stored, hash_key, field)
+            outcome = transition(request, old, now_ms, max_value_bytes=max_value_bytes)
+            changed = yield CompareAndSet(
+                hash_key,
+                field,
+                stored,
+                outcome.write,
+                outcome.new,
+                outcome.events,
+                attempt,
+            )
+            if changed is None:
+                return outcome.result
+            stored = changed.current
+        raise StoreCallError(
+            STORE_CONFLICT,
+            f"item {field!r} in {hash_key!r} changed under {MAX_WRITE_ATTEMPTS} "
+            "consecutive writes; nothing was written",
+        )
+
+
+def call_flow(function_id: str, payload: Any, now_ms: int, limits: Limits = Limits()) -> Flow:
+    """Decode ``payload`` for ``function_id`` and return the call's flow.
+
+    Raises :class:`StoreCallError` at once for an unknown function id or a payload the engine
+    would refuse; storage is never touched then.
+    """
+    return Call.decode(function_id, payload).flow(now_ms, limits)
