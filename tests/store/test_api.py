@@ -118,6 +118,8 @@ ALLOWED_IMPORTS = (
     "__future__",
     "collections.abc",
     "dataclasses",
+    "enum",
+    "types",
     "typing",
     "msgspec",
     "iii_core._base",

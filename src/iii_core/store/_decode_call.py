@@ -13,6 +13,9 @@ What serde does, and therefore what this does:
 - an array payload is read positionally in declaration order (serde derives ``visit_seq``):
   too few elements is ``invalid length``, too many is ``expected fewer elements in array``;
 - any other payload (``null`` included) is ``invalid type: ..., expected struct <Rust name>``.
+
+The fields, their kinds, order and aliases come from the one function table
+(:mod:`iii_core.store._functions`); this module only knows serde's rules.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from iii_core._generated.stream import (
     UpdateSet,
 )
 from iii_core.store._errors import DESERIALIZATION_ERROR, FUNCTION_NOT_FOUND, StoreCallError
+from iii_core.store._functions import FUNCTIONS, FieldKind, Function
 from iii_core.store._requests import Request, StreamListAllInput
 from iii_core.update import InvalidOps
 from iii_core.update._decode import (
@@ -63,13 +67,6 @@ from iii_core.update._decode import (
 
 __all__ = ["decode_call"]
 
-# Field kinds: a required string, an optional string (Rust `Option<String>`), any JSON value
-# (required, `null` accepted), an op list.
-_STR: Final = 0
-_OPT_STR: Final = 1
-_ANY: Final = 2
-_OPS: Final = 3
-
 
 class _Reject(Exception):
     def __init__(self, reason: str) -> None:
@@ -78,65 +75,27 @@ class _Reject(Exception):
 
 
 class _Spec:
-    """How one function id's input decodes: its Struct, serde's name for it, its fields."""
+    """How one function's input decodes: serde's name for it, its fields in declaration order
+    as ``(attribute, kind)``, and every accepted wire key (aliases included)."""
 
     __slots__ = ("expecting", "fields", "lookup", "rust_name", "struct")
 
-    def __init__(
-        self,
-        struct: type[Request],
-        rust_name: str,
-        fields: tuple[tuple[str, int], ...],
-        aliases: Mapping[str, str] | None = None,
-    ) -> None:
-        self.struct = struct
-        self.rust_name = rust_name
-        self.fields = fields
-        kinds = dict(fields)
-        # wire key -> (field name, kind); an alias maps onto its field's name.
-        self.lookup: dict[str, tuple[str, int]] = {name: (name, kind) for name, kind in fields}
-        for alias, target in (aliases or {}).items():
-            self.lookup[alias] = (target, kinds[target])
-        count = len(fields)
-        self.expecting = f"struct {rust_name} with {count} element{'' if count == 1 else 's'}"
+    def __init__(self, function: Function[Any, Any]) -> None:
+        self.struct = function.input
+        self.rust_name = function.rust_name
+        self.fields = tuple((f.name, f.kind) for f in function.fields)
+        self.lookup: dict[str, tuple[str, FieldKind]] = {
+            f.wire: (f.name, f.kind) for f in function.fields
+        }
+        by_wire = {f.wire: f for f in function.fields}
+        for alias, target in function.aliases.items():
+            self.lookup[alias] = (by_wire[target].name, by_wire[target].kind)
+        count = len(self.fields)
+        self.expecting = f"struct {self.rust_name} with {count} element{'' if count == 1 else 's'}"
 
 
-_ITEM = (("stream_name", _STR), ("group_id", _STR), ("item_id", _STR))
-_KEY = (("scope", _STR), ("key", _STR))
-
-# Field order is the Rust declaration order (it decides positional decoding and which missing
-# field is reported first); the Rust struct names appear in serde's messages.
 _SPECS: Final[dict[str, _Spec]] = {
-    "stream::set": _Spec(StreamSetInput, "StreamSetInput", (*_ITEM, ("data", _ANY))),
-    "stream::get": _Spec(StreamGetInput, "StreamGetInput", _ITEM),
-    "stream::delete": _Spec(StreamDeleteInput, "StreamDeleteInput", _ITEM),
-    "stream::update": _Spec(StreamUpdateInput, "StreamUpdateInput", (*_ITEM, ("ops", _OPS))),
-    "stream::list": _Spec(
-        StreamListInput, "StreamListInput", (("stream_name", _STR), ("group_id", _STR))
-    ),
-    "stream::list_groups": _Spec(
-        StreamListGroupsInput, "StreamListGroupsInput", (("stream_name", _STR),)
-    ),
-    "stream::list_all": _Spec(StreamListAllInput, "StreamListAllInput", ()),
-    "stream::send": _Spec(
-        StreamSendInput,
-        "StreamSendInput",
-        (
-            ("stream_name", _STR),
-            ("group_id", _STR),
-            ("id", _OPT_STR),
-            ("type", _STR),
-            ("data", _ANY),
-        ),
-    ),
-    "state::set": _Spec(
-        StateSetInput, "StateSetInput", (*_KEY, ("value", _ANY)), aliases={"data": "value"}
-    ),
-    "state::get": _Spec(StateGetInput, "StateGetInput", _KEY),
-    "state::delete": _Spec(StateDeleteInput, "StateDeleteInput", _KEY),
-    "state::update": _Spec(StateUpdateInput, "StateUpdateInput", (*_KEY, ("ops", _OPS))),
-    "state::list": _Spec(StateListInput, "StateGetGroupInput", (("scope", _STR),)),
-    "state::list_groups": _Spec(StateListGroupsInput, "StateListGroupsInput", ()),
+    function_id: _Spec(function) for function_id, function in FUNCTIONS.items()
 }
 
 
@@ -157,16 +116,16 @@ def _op_struct(op: DecodedOp) -> UpdateOp:
     raise AssertionError(f"unknown op kind {kind}")  # pragma: no cover
 
 
-def _field(kind: int, value: Any) -> Any:
-    if kind == _ANY:
+def _field(kind: FieldKind, value: Any) -> Any:
+    if kind is FieldKind.VALUE:
         return value
-    if kind == _OPS:
+    if kind is FieldKind.OPS:
         try:
             decoded = decode_ops(value)
         except InvalidOps as exc:
             raise _Reject(exc.reason) from None
         return [_op_struct(op) for op in decoded]
-    if type(value) is str or (kind == _OPT_STR and value is None):
+    if type(value) is str or (kind is FieldKind.OPTIONAL_STRING and value is None):
         return value
     raise _Reject(f"invalid type: {_unexpected(value)}, expected a string")
 
@@ -181,7 +140,7 @@ def _from_map(spec: _Spec, payload: Mapping[Any, Any]) -> dict[str, Any]:
         values[name] = _field(kind, payload[key])
     for name, kind in spec.fields:
         if name not in values:
-            if kind != _OPT_STR:
+            if kind is not FieldKind.OPTIONAL_STRING:
                 raise _Reject(f"missing field `{name}`")
             values[name] = None
     return values
@@ -256,4 +215,5 @@ def decode_call(function_id: str, payload: Any) -> Request:
             DESERIALIZATION_ERROR,
             f"Failed to deserialize input for {function_id}: {exc.reason}",
         ) from None
-    return spec.struct(**values)
+    request: Request = spec.struct(**values)
+    return request

@@ -1,6 +1,7 @@
 """The request types of the store's function ids, and which ids read or write.
 
-Rules: every request is a generated input Struct. Nothing here performs I/O.
+Rules: every request is a generated input Struct; which ids read and which write is the
+function table's (:mod:`iii_core.store._functions`). Nothing here performs I/O.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from iii_core._generated.stream import (
     StreamSetInput,
     StreamUpdateInput,
 )
+from iii_core.store._functions import FUNCTIONS
 
 __all__ = [
     "READ_FUNCTIONS",
@@ -37,26 +39,10 @@ __all__ = [
 
 
 WRITE_FUNCTIONS: Final = frozenset(
-    {
-        "stream::set",
-        "stream::update",
-        "stream::delete",
-        "stream::send",
-        "state::set",
-        "state::update",
-        "state::delete",
-    }
+    function_id for function_id, function in FUNCTIONS.items() if function.access == "write"
 )
 READ_FUNCTIONS: Final = frozenset(
-    {
-        "stream::get",
-        "stream::list",
-        "stream::list_groups",
-        "stream::list_all",
-        "state::get",
-        "state::list",
-        "state::list_groups",
-    }
+    function_id for function_id, function in FUNCTIONS.items() if function.access == "read"
 )
 
 WriteRequest: TypeAlias = (
