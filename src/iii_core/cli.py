@@ -101,21 +101,37 @@ where the writes of every process reach every subscriber. A client whose unsent 
 """
 
 
+class _CallLine(msgspec.Struct):
+    function_id: str
+    payload: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_call_line = msgspec.json.Decoder(_CallLine)
+
+
 def _call_answer(store: Store, line: bytes) -> bytes:
+    # The payload stays JSON bytes until the store decodes it, and the result goes out as the
+    # store encodes it: no value is copied on this path.
     try:
-        request: Any = _decoder.decode(line)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return _error_line(InvalidUpdateJSON.code, f"line is not valid JSON: {exc}")
-    if type(request) is not dict or type(request.get("function_id")) is not str:
+        request = _call_line.decode(line)
+    except msgspec.ValidationError:
         return _error_line(
             "deserialization_error",
             "a call must be a JSON object with a string 'function_id' and a 'payload'",
         )
+    except msgspec.DecodeError as exc:
+        return _error_line(InvalidUpdateJSON.code, f"line is not valid JSON: {exc}")
+    except RecursionError:
+        return _error_line(
+            "deserialization_error", "the call is nested too deeply: recursion limit exceeded"
+        )
     try:
-        result = store.call(request["function_id"], request.get("payload"))
+        result = store.call_json(request.function_id, request.payload)
     except StoreCallError as exc:
         return _error_line(exc.code, exc.message)
-    return _encoder.encode({"result": result})
+    except InvalidUpdateJSON as exc:
+        return _error_line(InvalidUpdateJSON.code, str(exc))
+    return b'{"result":' + result + b"}"
 
 
 def answer_lines(lines: Iterable[bytes], out: IO[bytes], answer: Callable[[bytes], bytes]) -> int:

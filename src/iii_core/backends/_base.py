@@ -1,19 +1,27 @@
-"""What every store backend shares: the call path, the typed methods and subscriptions.
+"""What every store shares: the call path over a storage driver, the typed methods, the copies
+at the boundary and the subscriptions, for a synchronous :class:`Store` and an asynchronous
+:class:`AsyncStore` with the same methods.
 
-Rules: a binding. The semantics live in the pure core (:mod:`iii_core.store`); a backend only
-supplies storage primitives — read one item, run one item's read → transition → write
-atomically, enumerate hash keys, read a hash's values, and deliver change events. Every call is
-JSON in, JSON out: the payload is copied through msgspec on the way in and the result on the way
-out, so a caller can never alias (and so corrupt) stored values, and the memory and Redis
-backends hand out identical Python values.
+Rules: a binding. How a call runs is the core's flow (:func:`iii_core.store.call_flow`); a
+store only decodes the call, holds the item's in-process lock (writers of one item take turns,
+so they do not fail each other's compare-and-sets), reads the clock and drives the flow over
+its driver with :func:`~iii_core.store.run_flow` or :func:`~iii_core.store.run_flow_async`.
+Copies happen at the boundary only (:mod:`iii_core.backends._boundary`): two per ``call``
+(payload in, result out), none for ``call_json``.
+
+``store.as_async()`` is the store as an :class:`AsyncStore`: an ``AsyncStore`` itself, or for a
+synchronous store a face that runs each call on the event loop when the store never blocks
+(an in-memory store without fsync) and in a worker thread otherwise, so that code written for
+asyncio (the server) needs no switch on store kinds.
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, overload
 
 from iii_core._generated.state import (
     StateDeleteInput,
@@ -28,6 +36,7 @@ from iii_core._generated.stream import (
     StreamDeleteInput,
     StreamDeleteResult,
     StreamGetInput,
+    StreamListAllInput,
     StreamListAllResult,
     StreamListGroupsInput,
     StreamListInput,
@@ -37,170 +46,420 @@ from iii_core._generated.stream import (
     StreamUpdateInput,
     StreamUpdateResult,
 )
-from iii_core.backends._calls import (
-    as_type,
-    decode_request,
-    owned_copy,
-    plan_read,
-    to_json,
-    writer,
+from iii_core.backends._boundary import (
+    copy_result,
+    owned_payload,
+    payload_from_json,
+    typed_result,
 )
+from iii_core.backends._item_locks import AsyncItemLocks, ItemLocks
 from iii_core.backends._subscribers import (
     ChangeEvent,
     EventHandler,
+    ResyncHandler,
     Subscribers,
     TriggerConfig,
 )
-from iii_core.store import READ_FUNCTIONS, Transition, item_location
-from iii_core.update import MISSING
+from iii_core.backends._typed import AsyncTypedMethod, TypedMethod
+from iii_core.store import (
+    AsyncStorage,
+    Call,
+    Limits,
+    Storage,
+    encode_result,
+    run_flow,
+    run_flow_async,
+)
+from iii_core.store import _functions as table
+from iii_core.store._functions import Function
 
-__all__ = ["ChangeEvent", "EventHandler", "Store", "TriggerConfig", "wall_clock_ms"]
+__all__ = [
+    "AsyncStore",
+    "ChangeEvent",
+    "EventHandler",
+    "ResyncHandler",
+    "Store",
+    "TriggerConfig",
+    "wall_clock_ms",
+]
 
 
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _typed_output(function: Function[Any, Any], result: Any) -> Any:
+    if function.result is None:
+        return None
+    if function.result is Any:
+        return copy_result(result)
+    return typed_result(result, function.result)
+
+
+def _request_payload(function: Function[Any, Any], request: Any) -> Any:
+    return owned_payload(function.id, function.input() if request is None else request)
+
+
 class Store(abc.ABC):
-    """The stream and state service of the iii engine, over some storage.
+    """The stream and state service of the iii engine over a synchronous storage driver.
 
     ``call(function_id, payload)`` answers any ``stream::*`` / ``state::*`` function id with a
-    JSON value; the typed methods take and return the generated Structs. Bad payloads raise
-    :class:`StoreCallError` with the engine's code and change nothing.
+    JSON value; ``call_json`` does the same from and to JSON bytes without copying; the typed
+    methods take and return the generated Structs. Bad payloads raise
+    :class:`~iii_core.store.StoreCallError` with the engine's code and change nothing.
     """
 
+    blocking: bool = True
+    """Whether a call may block the calling thread for long (disk sync, network)."""
+
     def __init__(
-        self, *, clock: Callable[[], int] = wall_clock_ms, max_value_bytes: int | None = None
+        self,
+        storage: Storage,
+        *,
+        clock: Callable[[], int] = wall_clock_ms,
+        max_value_bytes: int | None = None,
     ) -> None:
+        self._storage = storage
         self._clock = clock
-        self.max_value_bytes = max_value_bytes
+        self._limits = Limits(max_value_bytes)
         self._subscribers = Subscribers()
+        self._item_locks = ItemLocks()
+        self._async_face: _SyncStoreFace | None = None
 
-    # -- storage primitives -----------------------------------------------------------------
+    @property
+    def max_value_bytes(self) -> int | None:
+        """The ``state::set`` size limit in bytes; ``None`` or ``<= 0``: no limit."""
+        return self._limits.max_value_bytes
+
+    @max_value_bytes.setter
+    def max_value_bytes(self, limit: int | None) -> None:
+        self._limits = Limits(limit)
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call(self, function_id: str, payload: Any) -> Any:
+        """Run one engine function; returns the result as a (private) JSON value."""
+        return copy_result(self._run(function_id, owned_payload(function_id, payload)))
+
+    def call_json(self, function_id: str, payload_json: bytes | str) -> bytes:
+        """Run one engine function from its JSON payload; returns the result's JSON."""
+        return encode_result(self._run(function_id, payload_from_json(function_id, payload_json)))
+
+    def _run(self, function_id: str, payload: Any) -> Any:
+        call = Call.decode(function_id, payload)
+        with self._item_locks.hold(call.item):
+            return run_flow(call.flow(self._clock(), self._limits), self._storage)
+
+    def _typed_call(self, function: Function[Any, Any], request: Any) -> Any:
+        return _typed_output(function, self._run(function.id, _request_payload(function, request)))
+
+    stream_set = TypedMethod[StreamSetInput, StreamSetResult](table.STREAM_SET)
+    stream_get = TypedMethod[StreamGetInput, Any](table.STREAM_GET)
+    stream_update = TypedMethod[StreamUpdateInput, StreamUpdateResult](table.STREAM_UPDATE)
+    stream_delete = TypedMethod[StreamDeleteInput, StreamDeleteResult](table.STREAM_DELETE)
+    stream_send = TypedMethod[StreamSendInput, None](table.STREAM_SEND)
+    stream_list = TypedMethod[StreamListInput, list[Any]](table.STREAM_LIST)
+    stream_list_groups = TypedMethod[StreamListGroupsInput, list[str]](table.STREAM_LIST_GROUPS)
+    stream_list_all = TypedMethod[StreamListAllInput, StreamListAllResult](table.STREAM_LIST_ALL)
+    state_set = TypedMethod[StateSetInput, StreamSetResult](table.STATE_SET)
+    state_get = TypedMethod[StateGetInput, Any](table.STATE_GET)
+    state_update = TypedMethod[StateUpdateInput, StreamUpdateResult](table.STATE_UPDATE)
+    state_delete = TypedMethod[StateDeleteInput, Any](table.STATE_DELETE)
+    state_list = TypedMethod[StateListInput, list[Any]](table.STATE_LIST)
+    state_list_groups = TypedMethod[StateListGroupsInput, StateListGroupsResult](
+        table.STATE_LIST_GROUPS
+    )
+
+    # -- subscriptions --------------------------------------------------------------------------
+
+    def subscribe(
+        self,
+        config: TriggerConfig,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        """Call ``handler(event)`` for every change event matching ``config`` (a stream or
+        state trigger config, with the engine's matching rules), and ``on_resync()`` when
+        events may have been missed; returns ``unsubscribe``. Each handler gets its own copy
+        of the event unless ``private_copies=False`` (then it must not mutate it)."""
+        unsubscribe = self._subscribers.add(
+            config, handler, on_resync=on_resync, private_copies=private_copies
+        )
+        self._start_events()
+        return unsubscribe
+
+    def watch(
+        self,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        """:meth:`subscribe` to every change event, stream and state alike (an iii-core
+        addition: engine triggers always name a stream or match by scope/key)."""
+        unsubscribe = self._subscribers.add(
+            None, handler, on_resync=on_resync, private_copies=private_copies
+        )
+        self._start_events()
+        return unsubscribe
 
     @abc.abstractmethod
-    def _read_field(self, hash_key: str, field: str) -> Any:
-        """The stored value, or MISSING."""
-
-    @abc.abstractmethod
-    def _read_values(self, hash_key: str) -> list[Any]:
-        """Every value of one hash, in the backend's list order."""
-
-    @abc.abstractmethod
-    def _hash_keys(self, prefix: str) -> list[str]:
-        """Every non-empty hash whose key starts with ``prefix``."""
-
-    @abc.abstractmethod
-    def _atomic_update(
-        self, hash_key: str, field: str, compute: Callable[[Any], Transition]
-    ) -> Transition:
-        """Read the item, ``compute`` its transition, write it and publish its events, as one
-        atomic step (``compute`` may run more than once; it is pure)."""
-
-    @abc.abstractmethod
-    def _publish(self, events: tuple[ChangeEvent, ...]) -> None:
-        """Deliver change events to every subscriber of this store (all processes)."""
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Release files, connections and threads."""
+    def _start_events(self) -> None:
+        """Make sure change events reach this store's subscribers (a listener, for stores
+        shared between processes)."""
 
     @abc.abstractmethod
     def sync_events(self, timeout: float = 5.0) -> None:
         """Return once every change event published before this call has been handed to this
         process's handlers."""
 
-    # -- the call path ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release files, connections and threads."""
 
-    def call(self, function_id: str, payload: Any) -> Any:
-        """Run one engine function; returns the result as a JSON value."""
-        return to_json(self._run(function_id, decode_request(function_id, payload)))
+    def __enter__(self) -> Any:
+        return self
 
-    def _run(self, function_id: str, request: Any) -> Any:
-        if function_id in READ_FUNCTIONS:
-            plan = plan_read(function_id, request)
-            if plan.source == "field":
-                return plan.shape(self._read_field(plan.key, plan.field))
-            if plan.source == "values":
-                return plan.shape(self._read_values(plan.key))
-            return plan.shape(self._hash_keys(plan.key))
-        step = writer(request, self._clock(), self.max_value_bytes)
-        location = item_location(request)
-        if location is None:
-            outcome = step(MISSING)
-            self._publish(outcome.events)
-        else:
-            outcome = self._atomic_update(*location, step)
-        return outcome.result
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
-    def _typed(self, function_id: str, request: Any) -> Any:
-        return self._run(function_id, decode_request(function_id, request))
+    def as_async(self) -> AsyncStore:
+        """This store as an :class:`AsyncStore` (see the module docstring)."""
+        if self._async_face is None:
+            self._async_face = _SyncStoreFace(self)
+        return self._async_face
 
-    # -- typed methods, one per function id ---------------------------------------------------
 
-    def stream_set(self, request: StreamSetInput) -> StreamSetResult:
-        return as_type(self._typed("stream::set", request), StreamSetResult)
+class AsyncStore(abc.ABC):
+    """:class:`Store` for asyncio: the same methods, as coroutines. Handlers may be plain
+    functions or return awaitables, which are awaited."""
 
-    def stream_get(self, request: StreamGetInput) -> Any:
-        return owned_copy(self._typed("stream::get", request), "result")
+    @property
+    @abc.abstractmethod
+    def max_value_bytes(self) -> int | None: ...
 
-    def stream_update(self, request: StreamUpdateInput) -> StreamUpdateResult:
-        return as_type(self._typed("stream::update", request), StreamUpdateResult)
+    @max_value_bytes.setter
+    @abc.abstractmethod
+    def max_value_bytes(self, limit: int | None) -> None: ...
 
-    def stream_delete(self, request: StreamDeleteInput) -> StreamDeleteResult:
-        return as_type(self._typed("stream::delete", request), StreamDeleteResult)
+    async def call(self, function_id: str, payload: Any) -> Any:
+        """Run one engine function; returns the result as a (private) JSON value."""
+        return copy_result(await self._run(function_id, owned_payload(function_id, payload)))
 
-    def stream_send(self, request: StreamSendInput) -> None:
-        self._typed("stream::send", request)
+    async def call_json(self, function_id: str, payload_json: bytes | str) -> bytes:
+        """Run one engine function from its JSON payload; returns the result's JSON."""
+        payload = payload_from_json(function_id, payload_json)
+        return encode_result(await self._run(function_id, payload))
 
-    def stream_list(self, request: StreamListInput) -> list[Any]:
-        return as_type(self._typed("stream::list", request), list[Any])
+    @abc.abstractmethod
+    async def _run(self, function_id: str, payload: Any) -> Any: ...
 
-    def stream_list_groups(self, request: StreamListGroupsInput) -> list[str]:
-        return as_type(self._typed("stream::list_groups", request), list[str])
+    async def _typed_call(self, function: Function[Any, Any], request: Any) -> Any:
+        result = await self._run(function.id, _request_payload(function, request))
+        return _typed_output(function, result)
 
-    def stream_list_all(self) -> StreamListAllResult:
-        return as_type(self._typed("stream::list_all", {}), StreamListAllResult)
+    stream_set = AsyncTypedMethod[StreamSetInput, StreamSetResult](table.STREAM_SET)
+    stream_get = AsyncTypedMethod[StreamGetInput, Any](table.STREAM_GET)
+    stream_update = AsyncTypedMethod[StreamUpdateInput, StreamUpdateResult](table.STREAM_UPDATE)
+    stream_delete = AsyncTypedMethod[StreamDeleteInput, StreamDeleteResult](table.STREAM_DELETE)
+    stream_send = AsyncTypedMethod[StreamSendInput, None](table.STREAM_SEND)
+    stream_list = AsyncTypedMethod[StreamListInput, list[Any]](table.STREAM_LIST)
+    stream_list_groups = AsyncTypedMethod[StreamListGroupsInput, list[str]](
+        table.STREAM_LIST_GROUPS
+    )
+    stream_list_all = AsyncTypedMethod[StreamListAllInput, StreamListAllResult](
+        table.STREAM_LIST_ALL
+    )
+    state_set = AsyncTypedMethod[StateSetInput, StreamSetResult](table.STATE_SET)
+    state_get = AsyncTypedMethod[StateGetInput, Any](table.STATE_GET)
+    state_update = AsyncTypedMethod[StateUpdateInput, StreamUpdateResult](table.STATE_UPDATE)
+    state_delete = AsyncTypedMethod[StateDeleteInput, Any](table.STATE_DELETE)
+    state_list = AsyncTypedMethod[StateListInput, list[Any]](table.STATE_LIST)
+    state_list_groups = AsyncTypedMethod[StateListGroupsInput, StateListGroupsResult](
+        table.STATE_LIST_GROUPS
+    )
 
-    def state_set(self, request: StateSetInput) -> StreamSetResult:
-        return as_type(self._typed("state::set", request), StreamSetResult)
-
-    def state_get(self, request: StateGetInput) -> Any:
-        return owned_copy(self._typed("state::get", request), "result")
-
-    def state_update(self, request: StateUpdateInput) -> StreamUpdateResult:
-        return as_type(self._typed("state::update", request), StreamUpdateResult)
-
-    def state_delete(self, request: StateDeleteInput) -> Any:
-        return owned_copy(self._typed("state::delete", request), "result")
-
-    def state_list(self, request: StateListInput) -> list[Any]:
-        return as_type(self._typed("state::list", request), list[Any])
-
-    def state_list_groups(
-        self, request: StateListGroupsInput | None = None
-    ) -> StateListGroupsResult:
-        payload = StateListGroupsInput() if request is None else request
-        return as_type(self._typed("state::list_groups", payload), StateListGroupsResult)
-
-    # -- subscriptions --------------------------------------------------------------------------
-
-    def subscribe(self, config: TriggerConfig, handler: EventHandler) -> Callable[[], None]:
-        """Call ``handler(event)`` for every change event matching ``config`` (a stream or
-        state trigger config, with the engine's matching rules); returns ``unsubscribe``."""
-        return self._add_subscription(config, handler)
-
-    def watch(self, handler: EventHandler) -> Callable[[], None]:
-        """Call ``handler(event)`` for every change event, stream and state alike (an iii-core
-        addition: engine triggers always name a stream or match by scope/key); returns
-        ``unsubscribe``."""
-        return self._add_subscription(None, handler)
-
-    def _add_subscription(
-        self, config: TriggerConfig | None, handler: EventHandler
+    @abc.abstractmethod
+    async def subscribe(
+        self,
+        config: TriggerConfig,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
     ) -> Callable[[], None]:
-        return self._subscribers.add(config, handler)
+        """As :meth:`Store.subscribe`."""
 
-    def _deliver(self, events: tuple[ChangeEvent, ...]) -> None:
-        """Run the matching handlers of this process."""
-        self._subscribers.deliver(events)
+    @abc.abstractmethod
+    async def watch(
+        self,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        """As :meth:`Store.watch`."""
+
+    @abc.abstractmethod
+    async def sync_events(self, timeout: float = 5.0) -> None:
+        """As :meth:`Store.sync_events`."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections and tasks."""
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def as_async(self) -> AsyncStore:
+        return self
+
+
+class DriverAsyncStore(AsyncStore):
+    """An :class:`AsyncStore` over an asynchronous storage driver."""
+
+    def __init__(
+        self,
+        storage: AsyncStorage,
+        *,
+        clock: Callable[[], int] = wall_clock_ms,
+        max_value_bytes: int | None = None,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._limits = Limits(max_value_bytes)
+        self._subscribers = Subscribers()
+        self._item_locks = AsyncItemLocks()
+
+    @property
+    def max_value_bytes(self) -> int | None:
+        return self._limits.max_value_bytes
+
+    @max_value_bytes.setter
+    def max_value_bytes(self, limit: int | None) -> None:
+        self._limits = Limits(limit)
+
+    async def _run(self, function_id: str, payload: Any) -> Any:
+        call = Call.decode(function_id, payload)
+        async with self._item_locks.hold(call.item):
+            return await run_flow_async(call.flow(self._clock(), self._limits), self._storage)
+
+    async def subscribe(
+        self,
+        config: TriggerConfig,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        unsubscribe = self._subscribers.add(
+            config, handler, on_resync=on_resync, private_copies=private_copies
+        )
+        await self._start_events()
+        return unsubscribe
+
+    async def watch(
+        self,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        unsubscribe = self._subscribers.add(
+            None, handler, on_resync=on_resync, private_copies=private_copies
+        )
+        await self._start_events()
+        return unsubscribe
+
+    @abc.abstractmethod
+    async def _start_events(self) -> None:
+        """Make sure change events reach this store's subscribers."""
+
+
+class _SyncStoreFace(AsyncStore):
+    """A synchronous :class:`Store` seen from asyncio: its calls run on the loop when the
+    store never blocks, else in a worker thread; an awaitable returned by a handler is
+    awaited on the loop that subscribed it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @property
+    def max_value_bytes(self) -> int | None:
+        return self.store.max_value_bytes
+
+    @max_value_bytes.setter
+    def max_value_bytes(self, limit: int | None) -> None:
+        self.store.max_value_bytes = limit
+
+    async def _in_store(self, function: Callable[..., Any], *args: Any) -> Any:
+        if self.store.blocking:
+            return await asyncio.to_thread(function, *args)
+        return function(*args)
+
+    async def _run(self, function_id: str, payload: Any) -> Any:
+        return await self._in_store(self.store._run, function_id, payload)
+
+    async def subscribe(
+        self,
+        config: TriggerConfig,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        on_loop, resync_on_loop = _on_loop(handler), _on_loop(on_resync)
+        unsubscribe: Callable[[], None] = await self._in_store(
+            lambda: self.store.subscribe(
+                config, on_loop, on_resync=resync_on_loop, private_copies=private_copies
+            )
+        )
+        return unsubscribe
+
+    async def watch(
+        self,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        on_loop, resync_on_loop = _on_loop(handler), _on_loop(on_resync)
+        unsubscribe: Callable[[], None] = await self._in_store(
+            lambda: self.store.watch(
+                on_loop, on_resync=resync_on_loop, private_copies=private_copies
+            )
+        )
+        return unsubscribe
+
+    async def sync_events(self, timeout: float = 5.0) -> None:
+        await self._in_store(self.store.sync_events, timeout)
+
+    async def close(self) -> None:
+        await self._in_store(self.store.close)
+
+
+@overload
+def _on_loop(handler: None) -> None: ...
+@overload
+def _on_loop(handler: Callable[..., Any]) -> Callable[..., Any]: ...
+def _on_loop(handler: Callable[..., Any] | None) -> Callable[..., Any] | None:
+    """``handler``, whose awaitable result (if any) runs on the current loop."""
+    if handler is None:
+        return None
+    loop = asyncio.get_running_loop()
+
+    def call(*args: Any) -> None:
+        outcome = handler(*args)
+        if isinstance(outcome, Awaitable):
+            asyncio.run_coroutine_threadsafe(_awaited(outcome), loop)
+
+    return call
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> None:
+    await awaitable

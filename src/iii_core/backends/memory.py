@@ -1,18 +1,21 @@
 """``MemoryStore``: the embedded store, in this process's memory, optionally durable to a file.
 
-Rules: a binding over the pure core. Thread-safe: one lock serialises every write (read →
-transition → write) and every read, as the engine's kv store holds its write lock across an
-update. Items keep insertion order, which is the order ``list`` returns (an overwrite keeps the
-item's place; a delete and re-create moves it to the end), and a group or scope whose last item
-was deleted is still listed until the store is reopened: both as in the engine's kv store.
+Rules: a binding: :class:`MemoryStorage`, a storage driver over dicts, driven by the core's call
+flow like every other store. Thread-safe: one short lock guards the dicts; a compare-and-set
+compares the stored object's identity (stored values are never mutated, so the same object is
+the same value) and writes under that lock. Items keep insertion order, which is the order
+``list`` returns (an overwrite keeps the item's place; a delete and re-create moves it to the
+end), and a group or scope whose last item was deleted is still listed until the store is
+reopened: both as in the engine's kv store. Change events are delivered to this store's
+handlers in the writing thread before the call returns, in the order of the writes of each
+item (writers of one item hold its lock through delivery).
 
-Durability (``path=``): an append-only log. Every acknowledged write is one ``write(2)`` of one
-JSON line to a file opened with ``O_APPEND``, made before the call returns, so a crash of the
-process (even ``kill -9``) loses no acknowledged write; with ``fsync=True`` each write is also
-fsynced, so that a crash of the machine loses none either (otherwise it can lose what the OS had
-not yet flushed). A torn last line, from a crash mid-write, is ignored when the log is replayed
-on open. On open the log is compacted (rewritten as one line per live item, then renamed over
-the old file atomically).
+Durability (``path=``): every acknowledged write is first appended to a log file
+(:class:`~iii_core.backends._durable_log.DurableLog`: full records only, an exclusive lock, online
+compaction, clear errors; see its docstring for what survives what). A write the log refuses
+(``STORE_WRITE_FAILED`` on a full disk) changes nothing in memory and emits nothing. With
+``fsync=True`` a call waits for the disk, so ``as_async()`` runs such calls in a worker thread
+rather than on the event loop.
 """
 
 from __future__ import annotations
@@ -20,19 +23,78 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
-from iii_core.store import Transition
+from iii_core.backends._durable_log import DurableLog
+from iii_core.store import Changed, CompareAndSet, ListKeys, Publish, ReadField, ReadHash
 from iii_core.update import MISSING
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStorage", "MemoryStore"]
 
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
+
+class MemoryStorage:
+    """The storage driver over ``{hash_key: {field: value}}``; stored forms are the values
+    themselves. ``deliver`` receives the events of every applied write, outside the lock."""
+
+    def __init__(
+        self,
+        hashes: dict[str, dict[str, Any]],
+        deliver: Callable[[tuple[ChangeEvent, ...]], None],
+        log: DurableLog | None = None,
+    ) -> None:
+        self._hashes = hashes
+        self._deliver = deliver
+        self._log = log
+        self._lock = threading.Lock()
+
+    def read_field(self, op: ReadField) -> Any:
+        with self._lock:
+            return self._hashes.get(op.hash_key, {}).get(op.field, MISSING)
+
+    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+        with self._lock:
+            return list(self._hashes.get(op.hash_key, {}).items())
+
+    def list_keys(self, op: ListKeys) -> list[str]:
+        with self._lock:
+            return [key for key in self._hashes if key.startswith(op.prefix)]
+
+    def compare_and_set(self, op: CompareAndSet) -> Changed | None:
+        with self._lock:
+            fields = self._hashes.get(op.hash_key)
+            current = MISSING if fields is None else fields.get(op.field, MISSING)
+            if current is not op.expected:
+                return Changed(current)
+            if op.write:
+                self._write(op.hash_key, op.field, op.new, fields)
+        self._deliver(op.events)
+        return None
+
+    def _write(self, hash_key: str, field: str, new: Any, fields: dict[str, Any] | None) -> None:
+        log = self._log
+        if new is MISSING:
+            if log is not None:
+                log.append_delete(hash_key, field)
+            if fields is not None:
+                # An emptied hash stays (and keeps being listed) until the store is reopened,
+                # as the engine's kv store keeps empty indexes until a restart.
+                fields.pop(field, None)
+        else:
+            if log is not None:
+                log.append_set(hash_key, field, new)
+            self._hashes.setdefault(hash_key, {})[field] = new
+        if log is not None:
+            log.maybe_compact(self._hashes)
+
+    def publish(self, op: Publish) -> None:
+        self._deliver(op.events)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._log is not None:
+                self._log.close()
+                self._log = None
 
 
 class MemoryStore(Store):
@@ -47,105 +109,26 @@ class MemoryStore(Store):
         clock: Callable[[], int] = wall_clock_ms,
         max_value_bytes: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, max_value_bytes=max_value_bytes)
-        self._lock = threading.RLock()
-        self._hashes: dict[str, dict[str, Any]] = {}
-        self._fsync = fsync
-        self._log_fd: int | None = None
+        log: DurableLog | None = None
+        hashes: dict[str, dict[str, Any]] = {}
         if path is not None:
-            self._open_log(Path(path))
+            log, hashes = DurableLog.open(path, fsync=fsync)
+        self._memory = MemoryStorage(hashes, self._deliver, log)
+        super().__init__(self._memory, clock=clock, max_value_bytes=max_value_bytes)
+        self.blocking = fsync
 
-    # -- durability ---------------------------------------------------------------------------
+    def _deliver(self, events: tuple[ChangeEvent, ...]) -> None:
+        self._subscribers.deliver(events)
 
-    def _open_log(self, path: Path) -> None:
-        if path.exists():
-            self._replay(path.read_bytes())
-        compacted = path.with_name(path.name + ".compact")
-        with open(compacted, "wb") as out:
-            for hash_key, fields in self._hashes.items():
-                for field, value in fields.items():
-                    out.write(_encoder.encode([hash_key, field, value]) + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(compacted, path)
-        self._log_fd = os.open(path, os.O_WRONLY | os.O_APPEND)
-
-    def _replay(self, data: bytes) -> None:
-        lines = data.split(b"\n")
-        for number, line in enumerate(lines):
-            if not line:
-                continue
-            try:
-                record = _decoder.decode(line)
-            except msgspec.DecodeError:
-                if number >= len(lines) - 2:
-                    break  # the torn last record of a crash mid-write: never acknowledged
-                raise ValueError(f"corrupt store log: line {number + 1} is not JSON") from None
-            if len(record) == 3:
-                self._hashes.setdefault(record[0], {})[record[1]] = record[2]
-            else:
-                self._remove(record[0], record[1])
-        self._hashes = {key: fields for key, fields in self._hashes.items() if fields}
-
-    def _log(self, record: list[Any]) -> None:
-        if self._log_fd is None:
-            return
-        os.write(self._log_fd, _encoder.encode(record) + b"\n")
-        if self._fsync:
-            os.fsync(self._log_fd)
-
-    def close(self) -> None:
-        """Close the log file (a memory-only store has nothing to close)."""
-        with self._lock:
-            if self._log_fd is not None:
-                os.close(self._log_fd)
-                self._log_fd = None
-
-    def __enter__(self) -> MemoryStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    # -- storage primitives -----------------------------------------------------------------
-
-    def _remove(self, hash_key: str, field: str) -> None:
-        # An emptied hash stays (and keeps being listed by list_groups/list_all) until the
-        # store is reopened, as the engine's kv store keeps empty indexes until a restart.
-        fields = self._hashes.get(hash_key)
-        if fields is not None:
-            fields.pop(field, None)
-
-    def _read_field(self, hash_key: str, field: str) -> Any:
-        with self._lock:
-            return self._hashes.get(hash_key, {}).get(field, MISSING)
-
-    def _read_values(self, hash_key: str) -> list[Any]:
-        with self._lock:
-            return list(self._hashes.get(hash_key, {}).values())
-
-    def _hash_keys(self, prefix: str) -> list[str]:
-        with self._lock:
-            return [key for key in self._hashes if key.startswith(prefix)]
-
-    def _atomic_update(
-        self, hash_key: str, field: str, compute: Callable[[Any], Transition]
-    ) -> Transition:
-        with self._lock:
-            outcome = compute(self._hashes.get(hash_key, {}).get(field, MISSING))
-            if outcome.write:
-                if outcome.new is MISSING:
-                    self._log([hash_key, field])
-                    self._remove(hash_key, field)
-                else:
-                    self._log([hash_key, field, outcome.new])
-                    self._hashes.setdefault(hash_key, {})[field] = outcome.new
-        # Handlers run after the lock is released, so a slow handler never blocks other writers.
-        self._deliver(outcome.events)
-        return outcome
-
-    def _publish(self, events: tuple[ChangeEvent, ...]) -> None:
-        self._deliver(events)
+    def _start_events(self) -> None:
+        """Nothing to start: events are delivered by the writer's thread."""
 
     def sync_events(self, timeout: float = 5.0) -> None:
         """Nothing to wait for: handlers run in the writer's thread before its call returns."""
+
+    def close(self) -> None:
+        """Close the log file (a memory-only store has nothing to close)."""
+        self._memory.close()
+
+    def __enter__(self) -> MemoryStore:
+        return self

@@ -1,85 +1,142 @@
 """``RedisStore``: the stream and state store on Redis, shared by processes and machines.
 
-Rules: a binding over the pure core, with the engine's key layout so that other tools can read
-the data: stream items in hashes ``stream:{stream_name}:{group_id}`` (field = item id), state in
-hashes ``state:{scope}`` (field = key), each value the item's JSON text. Unlike the engine's Lua
-path, values are stored exactly as the core computed them (integers above 2**53 and 2**63,
-``[]`` and ``{}`` come back as written), because every write is: read the item, run the pure
-transition, then write it with an atomic compare-and-set that also publishes the change events
-(:mod:`iii_core.backends._redis_cas`), retried from the read when another client changed the item
-in between. Change events go out on one Redis channel and are delivered to the subscribers of
-every process (this one included) by a listener thread that reconnects after a Redis restart.
-A call that cannot reach Redis raises ``StoreCallError`` with code ``STORE_UNAVAILABLE``; the
-next call reconnects.
+Rules: a binding: :class:`RedisStorage`, a synchronous storage driver, driven by the core's
+call flow like every other store, with the engine's key layout so that other tools can read
+the data (stream items in hashes ``stream:{stream_name}:{group_id}``, field = item id; state in
+hashes ``state:{scope}``, field = key; each value the item's JSON text). Values are stored
+exactly as the core computed them (integers above 2**53 and 2**63, ``[]`` and ``{}`` come back
+as written). A write is one compare-and-set script that also publishes the change events
+(:mod:`iii_core.backends._redis_common`): one round trip when this process saw the item's
+current value last, a retry with backoff when another process changed it.
+
+Change events go out on one Redis channel and are delivered to the subscribers of every process
+(this one included) by a listener thread on redis-py's ``PubSub``, which reconnects and
+re-subscribes by itself after a dropped connection (a Redis restart, ``CLIENT KILL``, an event
+over Redis's ``client-output-buffer-limit pubsub``); when it has re-subscribed, the store calls
+every ``on_resync`` handler, because events published while it was away are lost for it. A
+message on the channel that is not a change event is logged (rate-limited) and skipped.
+
+Every wait has a bound: connecting 5 s, any command 10 s, the first subscription 10 s. A call
+that cannot reach Redis raises ``StoreCallError`` with code ``STORE_UNAVAILABLE``; the next call
+reconnects.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any
 
-import msgspec
+import redis
 
-from iii_core._generated.state import StateChangeEvent
-from iii_core._generated.stream import StreamChangeEvent
-from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
-from iii_core.backends._redis_cas import CAS_SCRIPT, cas_arguments
-from iii_core.store import StoreCallError, Transition
-from iii_core.update import MISSING
+from iii_core.backends._base import Store, wall_clock_ms
+from iii_core.backends._redis_common import (
+    CAS_SCRIPT,
+    CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_CHANNEL,
+    MARKER_PREFIX,
+    READY_TIMEOUT_SECONDS,
+    RECONNECT_SECONDS,
+    SOCKET_TIMEOUT_SECONDS,
+    LastSeen,
+    backoff_seconds,
+    cas_arguments,
+    cas_outcome,
+    classify,
+    glob_escape,
+    redis_error,
+    stored_form,
+)
+from iii_core.backends._redis_common import (
+    text as _text,
+)
+from iii_core.backends._subscribers import RateLimitedWarning
+from iii_core.store import (
+    STORE_UNAVAILABLE,
+    Changed,
+    CompareAndSet,
+    ListKeys,
+    Publish,
+    ReadField,
+    ReadHash,
+    StoreCallError,
+    encode_result,
+)
 
-try:
-    import redis
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without the extra
-    raise ModuleNotFoundError(
-        "iii_core.backends.redis needs the 'redis' extra: pip install 'iii-core[redis]'"
-    ) from exc
+__all__ = ["DEFAULT_CHANNEL", "RedisStorage", "RedisStore", "client_options"]
 
-__all__ = [
-    "DEFAULT_CHANNEL",
-    "MARKER_PREFIX",
-    "UNAVAILABLE",
-    "RedisStore",
-    "decode_event",
-    "glob_escape",
-    "unavailable",
-]
-
-log = logging.getLogger("iii_core.backends.redis")
-
-DEFAULT_CHANNEL: Final = "iii-core:events"
-UNAVAILABLE: Final = "STORE_UNAVAILABLE"
-_RECONNECT_SECONDS: Final = 0.2
-# Not JSON, so never mistaken for a change event by any reader of the channel.
-MARKER_PREFIX: Final = b"iii-core:sync:"
-
-_encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
-_EVENT_TYPES: Final[dict[str, type[ChangeEvent]]] = {
-    "stream": StreamChangeEvent,
-    "state": StateChangeEvent,
-}
-
-
-def glob_escape(text: str) -> str:
-    """``text`` as a literal in a Redis glob pattern (SCAN MATCH)."""
-    return "".join("\\" + char if char in "*?[]\\^-" else char for char in text)
+_warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
 
 
-def unavailable(exc: Exception) -> StoreCallError:
-    return StoreCallError(UNAVAILABLE, f"Redis is unavailable: {exc}")
+def client_options() -> dict[str, Any]:
+    """The timeouts every Redis client of a store is built with."""
+    return {
+        "socket_connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "socket_timeout": SOCKET_TIMEOUT_SECONDS,
+        "health_check_interval": 30,
+    }
 
 
-def decode_event(data: bytes) -> ChangeEvent | None:
-    """A change event read from the channel, or ``None`` for anything else on it."""
-    try:
-        raw = _decoder.decode(data)
-        return msgspec.convert(raw, _EVENT_TYPES[raw["type"]])
-    except (msgspec.MsgspecError, KeyError, TypeError):
-        log.warning("ignored a message on the events channel that is not a change event")
-        return None
+class RedisStorage:
+    """The synchronous storage driver on Redis; stored forms are the JSON bytes."""
+
+    def __init__(self, client: redis.Redis, channel: str) -> None:
+        self._redis = client
+        self._compare_and_set = client.register_script(CAS_SCRIPT)
+        self._channel = channel
+        self._last_seen = LastSeen()
+
+    def read_field(self, op: ReadField) -> Any:
+        if not op.fresh:
+            seen = self._last_seen.get(op.hash_key, op.field)
+            if seen is not None:
+                return seen
+        try:
+            stored = stored_form(self._redis.hget(op.hash_key, op.field))
+        except redis.RedisError as exc:
+            raise redis_error(exc, op.hash_key) from None
+        self._last_seen.put(op.hash_key, op.field, stored)
+        return stored
+
+    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+        try:
+            fields = self._redis.hgetall(op.hash_key)
+        except redis.RedisError as exc:
+            raise redis_error(exc, op.hash_key) from None
+        return [(_text(field), raw) for field, raw in fields.items()]
+
+    def list_keys(self, op: ListKeys) -> list[str]:
+        try:
+            keys = list(self._redis.scan_iter(match=glob_escape(op.prefix) + "*", count=1000))
+        except redis.RedisError as exc:
+            raise redis_error(exc) from None
+        return [_text(key) for key in keys]
+
+    def compare_and_set(self, op: CompareAndSet) -> Changed | None:
+        arguments, after = cas_arguments(op, self._channel)
+        try:
+            reply = self._compare_and_set(keys=[op.hash_key], args=arguments)
+        except redis.RedisError as exc:
+            raise redis_error(exc, op.hash_key) from None
+        changed = cas_outcome(reply)
+        if changed is not None and op.attempt > 0:
+            # Contended by other processes: back off, then read, so that the retry starts
+            # from the value after the wait rather than the one before it.
+            time.sleep(backoff_seconds(op.attempt))
+            changed = Changed(self.read_field(ReadField(op.hash_key, op.field)))
+        self._last_seen.put(op.hash_key, op.field, after if changed is None else changed.current)
+        return changed
+
+    def publish(self, op: Publish) -> None:
+        try:
+            for event in op.events:
+                self._redis.publish(self._channel, encode_result(event))
+        except redis.RedisError as exc:
+            # Only `stream::send` publishes outside a write; the engine fails it when the emit
+            # fails (STREAM_SEND_ERROR), and so does this store.
+            raise redis_error(exc) from None
 
 
 class RedisStore(Store):
@@ -94,12 +151,14 @@ class RedisStore(Store):
         clock: Callable[[], int] = wall_clock_ms,
         max_value_bytes: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, max_value_bytes=max_value_bytes)
+        super().__init__(
+            RedisStorage(client, channel), clock=clock, max_value_bytes=max_value_bytes
+        )
         self._redis = client
-        self._compare_and_set = client.register_script(CAS_SCRIPT)
         self._channel = channel
         self._listener: threading.Thread | None = None
         self._listener_lock = threading.Lock()
+        self._subscribed = threading.Event()
         self._closed = threading.Event()
         self._markers: dict[bytes, threading.Event] = {}
         self._markers_lock = threading.Lock()
@@ -107,7 +166,7 @@ class RedisStore(Store):
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
         """``RedisStore.from_url("redis://127.0.0.1:6379/0")``."""
-        return cls(redis.Redis.from_url(url), **kwargs)
+        return cls(redis.Redis.from_url(url, **client_options()), **kwargs)
 
     def close(self) -> None:
         self._closed.set()
@@ -118,78 +177,27 @@ class RedisStore(Store):
     def __enter__(self) -> RedisStore:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    # -- storage primitives -----------------------------------------------------------------
-
-    def _read_field(self, hash_key: str, field: str) -> Any:
-        try:
-            raw = self._redis.hget(hash_key, field)
-        except redis.RedisError as exc:
-            raise unavailable(exc) from None
-        return MISSING if raw is None else _decoder.decode(raw)
-
-    def _read_values(self, hash_key: str) -> list[Any]:
-        try:
-            raw_values = self._redis.hvals(hash_key)
-        except redis.RedisError as exc:
-            raise unavailable(exc) from None
-        return [_decoder.decode(raw) for raw in raw_values]
-
-    def _hash_keys(self, prefix: str) -> list[str]:
-        try:
-            keys = list(self._redis.scan_iter(match=glob_escape(prefix) + "*", count=1000))
-        except redis.RedisError as exc:
-            raise unavailable(exc) from None
-        return [key.decode() if isinstance(key, bytes) else key for key in keys]
-
-    def _atomic_update(
-        self, hash_key: str, field: str, compute: Callable[[Any], Transition]
-    ) -> Transition:
-        try:
-            while True:
-                read = self._redis.hget(hash_key, field)
-                outcome = compute(MISSING if read is None else _decoder.decode(read))
-                arguments = cas_arguments(field, read, outcome, self._channel)
-                if self._compare_and_set(keys=[hash_key], args=arguments):
-                    return outcome
-        except redis.RedisError as exc:
-            raise unavailable(exc) from None
-
-    def _publish(self, events: tuple[ChangeEvent, ...]) -> None:
-        try:
-            for event in events:
-                self._redis.publish(self._channel, _encoder.encode(event))
-        except redis.RedisError as exc:
-            # Only `stream::send` publishes outside a write; the engine fails it when the emit
-            # fails (STREAM_SEND_ERROR), and so does this store.
-            raise unavailable(exc) from None
-
     # -- delivery across processes ------------------------------------------------------------
 
-    def _add_subscription(
-        self, config: Any, handler: Callable[[ChangeEvent], object]
-    ) -> Callable[[], None]:
-        unsubscribe = super()._add_subscription(config, handler)
-        self._ensure_listener()
-        return unsubscribe
-
-    def _ensure_listener(self) -> None:
+    def _start_events(self) -> None:
         with self._listener_lock:
             if self._listener is None:
-                ready = threading.Event()
                 self._listener = threading.Thread(
-                    target=self._listen, args=(ready,), name="iii-core-redis-events", daemon=True
+                    target=self._listen, name="iii-core-redis-events", daemon=True
                 )
                 self._listener.start()
-                # Subscribed before returning, so no event published after subscribe() is lost.
-                ready.wait(timeout=10)
+        # Subscribed before returning, so no event published after subscribe() is lost.
+        if not self._subscribed.wait(READY_TIMEOUT_SECONDS):
+            raise StoreCallError(
+                STORE_UNAVAILABLE,
+                f"Redis is unavailable: could not subscribe to {self._channel!r} "
+                f"within {READY_TIMEOUT_SECONDS:g} s",
+            )
 
     def sync_events(self, timeout: float = 5.0) -> None:
         """Publish a marker behind every event this client published, and wait until this
         process's listener has seen it (Redis delivers one publisher's messages in order)."""
-        self._ensure_listener()
+        self._start_events()
         marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
         seen = threading.Event()
         with self._markers_lock:
@@ -199,33 +207,40 @@ class RedisStore(Store):
             if not seen.wait(timeout):
                 raise TimeoutError(f"change events not delivered within {timeout} s")
         except redis.RedisError as exc:
-            raise unavailable(exc) from None
+            raise redis_error(exc) from None
         finally:
             with self._markers_lock:
                 self._markers.pop(marker, None)
 
-    def _deliver_raw(self, data: bytes) -> None:
-        if data.startswith(MARKER_PREFIX):
+    def _listen(self) -> None:
+        pubsub = self._redis.pubsub()  # type: ignore[no-untyped-call]
+        requested = False
+        try:
+            while not self._closed.is_set():
+                try:
+                    if not requested:
+                        pubsub.subscribe(self._channel)
+                        requested = True  # from now on redis-py re-subscribes on reconnect
+                    message = pubsub.get_message(timeout=RECONNECT_SECONDS)
+                except Exception as exc:
+                    _warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
+                    self._closed.wait(RECONNECT_SECONDS)
+                    continue
+                if message is not None:
+                    self._handle(message)
+        finally:
+            pubsub.close()
+
+    def _handle(self, message: Any) -> None:
+        meaning = classify(message)
+        if meaning.subscribed:
+            if self._subscribed.is_set():
+                self._subscribers.resync()  # re-subscribed after a drop: events were missed
+            self._subscribed.set()
+        elif meaning.marker is not None:
             with self._markers_lock:
-                seen = self._markers.get(data)
+                seen = self._markers.get(meaning.marker)
             if seen is not None:
                 seen.set()
-            return
-        event = decode_event(data)
-        if event is not None:
-            self._deliver((event,))
-
-    def _listen(self, ready: threading.Event) -> None:
-        while not self._closed.is_set():
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-            try:
-                pubsub.subscribe(self._channel)
-                ready.set()
-                while not self._closed.is_set():
-                    message = pubsub.get_message(timeout=_RECONNECT_SECONDS)
-                    if message is not None and message["type"] == "message":
-                        self._deliver_raw(message["data"])
-            except (redis.RedisError, OSError):
-                self._closed.wait(_RECONNECT_SECONDS)
-            finally:
-                pubsub.close()
+        elif meaning.event is not None:
+            self._subscribers.deliver((meaning.event,))

@@ -1,55 +1,101 @@
-"""One asynchronous face over every store the server can serve: ``MemoryStore``, ``RedisStore``
-and ``AsyncRedisStore``.
+"""One asynchronous face over every store the server can serve.
 
-Rules: a binding. A ``MemoryStore`` is called on the event loop (a call is a few memory
-operations and, with a log file, one ``write(2)``), so calls made through the server keep their
-order; any other synchronous store (``RedisStore``) in a worker thread, so that a slow or
-unreachable Redis never stalls the loop; an ``AsyncRedisStore`` is awaited. Change events reach
-the loop through ``call_soon_threadsafe`` whichever thread the store delivers them on (a
-``MemoryStore`` written by another thread of the process, ``RedisStore``'s listener thread), in
-the order the store delivers them.
+Rules: a binding. The server talks to ``store.as_async()``, which every store provides (an
+``AsyncStore`` is itself; a synchronous store runs its calls on the loop when they never block,
+an in-memory store without fsync, and in a worker thread otherwise), so there is no switch on
+store kinds here. Change events reach ``deliver`` on the loop, in the order the store delivers
+them: an event raised on the loop's own thread (an in-memory write made by the server, the
+async Redis listener) is delivered at once, with no self-wake-up, unless earlier events from
+other threads are still queued; events from other threads (a worker thread's write, the sync
+Redis listener) are queued and handed over by one ``call_soon_threadsafe`` per batch. A store's
+resync signal (its pub/sub connection dropped, so events may have been missed) goes through
+the same queue, after the events delivered before it, to ``on_resync``.
+
+Events are handed over without a copy (``private_copies=False``): the server only encodes them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import threading
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from iii_core.backends import ChangeEvent, MemoryStore, Store
-
-if TYPE_CHECKING:
-    from iii_core.backends.redis_async import AsyncRedisStore
+from iii_core.backends import AsyncStore, ChangeEvent, Store
 
 __all__ = ["StoreLink"]
+
+_RESYNC: Any = object()
 
 
 class StoreLink:
     """The served store, as coroutines."""
 
-    def __init__(self, store: Store | AsyncRedisStore) -> None:
+    def __init__(self, store: Store | AsyncStore) -> None:
         self.store = store
+        self._store = store.as_async()
         self._unwatch: Callable[[], None] | None = None
 
     async def call(self, function_id: str, payload: Any) -> Any:
-        store = self.store
-        if isinstance(store, MemoryStore):
-            return store.call(function_id, payload)
-        if isinstance(store, Store):
-            return await asyncio.to_thread(store.call, function_id, payload)
-        return await store.call(function_id, payload)
+        """Run a call; the result is a private JSON value."""
+        return await self._store.call(function_id, payload)
 
-    async def watch(self, deliver: Callable[[ChangeEvent], None]) -> None:
-        """Run ``deliver(event)`` on the running loop for every change event, until
+    async def call_json(self, function_id: str, payload_json: bytes) -> bytes:
+        """Run a call from its JSON payload to its result's JSON, copying nothing."""
+        return await self._store.call_json(function_id, payload_json)
+
+    async def watch(
+        self,
+        deliver: Callable[[ChangeEvent], None],
+        on_resync: Callable[[], None] | None = None,
+    ) -> None:
+        """Run ``deliver(event)`` on the running loop for every change event, and
+        ``on_resync()`` when the store reports that events may have been missed, until
         :meth:`unwatch`."""
         loop = asyncio.get_running_loop()
+        loop_thread = threading.get_ident()
+        queued: deque[Any] = deque()
+        lock = threading.Lock()
+        scheduled = False
 
-        def handler(event: ChangeEvent) -> None:
-            loop.call_soon_threadsafe(deliver, event)
+        def hand_over(item: Any) -> None:
+            if item is _RESYNC:
+                if on_resync is not None:
+                    on_resync()
+            else:
+                deliver(item)
 
-        unwatch = self.store.watch(handler)
-        self._unwatch = await unwatch if inspect.isawaitable(unwatch) else unwatch
+        def drain() -> None:
+            nonlocal scheduled
+            while True:
+                with lock:
+                    if not queued:
+                        scheduled = False
+                        return
+                    item = queued.popleft()
+                hand_over(item)
+
+        def receive(item: Any) -> None:
+            nonlocal scheduled
+            if threading.get_ident() == loop_thread:
+                with lock:
+                    direct = not queued
+                    if not direct:
+                        queued.append(item)
+                if direct:
+                    hand_over(item)
+                return
+            with lock:
+                queued.append(item)
+                if scheduled:
+                    return
+                scheduled = True
+            loop.call_soon_threadsafe(drain)
+
+        self._unwatch = await self._store.watch(
+            receive, on_resync=lambda: receive(_RESYNC), private_copies=False
+        )
 
     def unwatch(self) -> None:
         if self._unwatch is not None:
@@ -58,10 +104,7 @@ class StoreLink:
 
     async def sync_events(self, timeout: float = 5.0) -> None:
         """Return once every change event published before the call has been handed to
-        ``deliver`` (its callbacks are queued on the loop ahead of this coroutine's wake-up)."""
-        store = self.store
-        if isinstance(store, Store):
-            await asyncio.to_thread(store.sync_events, timeout)
-        else:
-            await store.sync_events(timeout)
+        ``deliver`` (events queued from other threads are drained ahead of this coroutine's
+        wake-up)."""
+        await self._store.sync_events(timeout)
         await asyncio.sleep(0)

@@ -1,0 +1,73 @@
+"""The public boundary of a store: the only place where values are copied.
+
+Rules: the core shares values (the payload's, the stored ones); a store never hands a caller an
+object it keeps, and never keeps an object a caller holds. So exactly where a Python caller
+meets the store, and nowhere else:
+
+- ``call(function_id, payload)``: the payload is copied once on the way in (a msgspec JSON
+  round trip, which also turns tuples, sets and Structs into their JSON form and refuses what
+  JSON cannot hold) and the result once on the way out: **two copies per call**, the input's
+  (the size of the payload) and the result's (the size of the result);
+- typed methods: the request Struct once in, the result once out, into the result type;
+- ``call_json(function_id, payload_json)``: **no copy**: the payload is decoded from bytes into
+  objects nobody else holds and the result is encoded to bytes straight from the shared
+  values (the server's HTTP answer and ``iii-core call`` take this path);
+- change events: each Python handler gets its own copy (one per handler per event), except
+  handlers registered with ``private_copies=False`` (the server's hub, which only encodes).
+
+A value nested deeper than the engine accepts is refused here already when msgspec's own
+recursion guard trips, with the same error as the core's depth bound.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+
+from iii_core.store import ChangeEvent, StoreCallError, too_deep
+from iii_core.update import InvalidUpdateJSON
+
+__all__ = ["copy_event", "copy_result", "owned_payload", "payload_from_json", "typed_result"]
+
+T = TypeVar("T")
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+
+
+def owned_payload(function_id: str, payload: Any) -> Any:
+    """A private copy of a caller's payload, as JSON values."""
+    try:
+        return _decoder.decode(_encoder.encode(payload))
+    except RecursionError:
+        raise too_deep(function_id) from None
+    except (TypeError, msgspec.EncodeError, msgspec.DecodeError) as exc:
+        raise StoreCallError(
+            "deserialization_error", f"input for {function_id} is not a JSON value: {exc}"
+        ) from None
+
+
+def payload_from_json(function_id: str, payload_json: bytes | str) -> Any:
+    """The payload of an encoded call. Not JSON: ``InvalidUpdateJSON`` (code
+    ``invalid_json``, as ``iii-core call`` reports a bad line)."""
+    try:
+        return _decoder.decode(payload_json)
+    except RecursionError:
+        raise too_deep(function_id) from None
+    except msgspec.DecodeError as exc:
+        raise InvalidUpdateJSON(f"payload is not valid JSON: {exc}") from None
+
+
+def copy_result(result: Any) -> Any:
+    """A call's result as a private JSON value (UNSET fields left out)."""
+    return _decoder.decode(_encoder.encode(result))
+
+
+def typed_result(result: Any, kind: type[T]) -> T:
+    """A call's result as a private value of ``kind`` (a result Struct, ``list[str]``...)."""
+    return msgspec.json.decode(_encoder.encode(result), type=kind)
+
+
+def copy_event(event: ChangeEvent) -> ChangeEvent:
+    return msgspec.json.decode(_encoder.encode(event), type=type(event))

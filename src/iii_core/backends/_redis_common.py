@@ -1,0 +1,241 @@
+"""What the sync and the async Redis drivers share: the compare-and-set script, the memory of
+the last stored bytes seen, error mapping, backoff, and what a channel message means.
+
+Rules: no I/O here; the drivers (:mod:`~iii_core.backends.redis`,
+:mod:`~iii_core.backends.redis_async`) only add the round trips.
+
+- **Compare-and-set** (:data:`CAS_SCRIPT`, one Lua script, atomic in Redis): if the field still
+  holds exactly the expected bytes (or is still missing), apply the write and ``PUBLISH`` the
+  events; otherwise change nothing and return the current bytes, so that the flow retries
+  without another read. Publishing inside the script means an event is out exactly when its
+  write is.
+- **One round trip per uncontended write**: the driver remembers the bytes it last read or wrote
+  for each field (:class:`LastSeen`, a byte budget with least-recently-used eviction) and answers
+  the read that starts a write (``ReadField(fresh=False)``) from it; the compare-and-set catches
+  a stale memory and hands back the current bytes. A ``get`` always reads Redis.
+- **Backoff**: a conflict on the first attempt is most likely a stale memory and is answered at
+  once with the bytes the script returned; later ones come from writers in other processes
+  (this process's writers of one item take turns), so the driver waits a random time up to
+  ``min(cap, base * 2**attempt)`` and then reads the field afresh.
+- **Errors**: a connection or timeout error is ``STORE_UNAVAILABLE``; a key of the wrong type
+  (``WRONGTYPE``) is ``STORE_BAD_DATA`` naming the key; anything else Redis refuses is
+  ``STORE_UNAVAILABLE`` with Redis's message.
+- **The channel**: each message is a change event (JSON), a ``sync_events`` marker, or anything
+  else, which is logged (rate-limited) and skipped. Decoding never raises: a message nested
+  100,000 deep, of the wrong shape or not JSON at all cannot stop the listener.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import OrderedDict
+from typing import Any, Final, NamedTuple
+
+import msgspec
+
+from iii_core._generated.state import StateChangeEvent
+from iii_core._generated.stream import StreamChangeEvent
+from iii_core.backends._subscribers import RateLimitedWarning
+from iii_core.store import (
+    STORE_BAD_DATA,
+    STORE_UNAVAILABLE,
+    Changed,
+    ChangeEvent,
+    CompareAndSet,
+    StoreCallError,
+)
+from iii_core.update import MISSING
+
+try:
+    import redis
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without the extra
+    raise ModuleNotFoundError(
+        "the Redis stores need the 'redis' extra: pip install 'iii-core[redis]'"
+    ) from exc
+
+__all__ = [
+    "BACKOFF_BASE_SECONDS",
+    "BACKOFF_CAP_SECONDS",
+    "CAS_SCRIPT",
+    "CONNECT_TIMEOUT_SECONDS",
+    "DEFAULT_CHANNEL",
+    "LAST_SEEN_BYTES",
+    "MARKER_PREFIX",
+    "READY_TIMEOUT_SECONDS",
+    "RECONNECT_SECONDS",
+    "SOCKET_TIMEOUT_SECONDS",
+    "ChannelMessage",
+    "LastSeen",
+    "backoff_seconds",
+    "cas_arguments",
+    "cas_outcome",
+    "classify",
+    "glob_escape",
+    "redis_error",
+    "stored_form",
+    "text",
+]
+
+DEFAULT_CHANNEL: Final = "iii-core:events"
+# Not JSON, so never mistaken for a change event by any reader of the channel.
+MARKER_PREFIX: Final = b"iii-core:sync:"
+
+# Budgets (every wait on Redis has one): connecting, any one command, the listener's first
+# subscription, and the pause between reconnection attempts.
+CONNECT_TIMEOUT_SECONDS: Final = 5.0
+SOCKET_TIMEOUT_SECONDS: Final = 10.0
+READY_TIMEOUT_SECONDS: Final = 10.0
+RECONNECT_SECONDS: Final = 0.2
+# The memory of last-seen stored bytes, per store object.
+LAST_SEEN_BYTES: Final = 32 * 1024 * 1024
+BACKOFF_BASE_SECONDS: Final = 0.001
+BACKOFF_CAP_SECONDS: Final = 0.05
+
+# ARGV: field, "1" if the field is expected to exist, its expected bytes, "set" | "del" |
+# "keep", the new bytes, the events channel, then one encoded event per argument.
+# Returns 1 when applied, else {0, current bytes or false}.
+CAS_SCRIPT: Final = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] == '1' then
+  if current ~= ARGV[3] then return {0, current} end
+elseif current then
+  return {0, current}
+end
+if ARGV[4] == 'set' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
+elseif ARGV[4] == 'del' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+end
+for i = 7, #ARGV do
+  redis.call('PUBLISH', ARGV[6], ARGV[i])
+end
+return 1
+"""
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder()
+_EVENT_TYPES: Final[dict[Any, type[StreamChangeEvent] | type[StateChangeEvent]]] = {
+    "stream": StreamChangeEvent,
+    "state": StateChangeEvent,
+}
+_warn_channel = RateLimitedWarning("ignored a message on the events channel")
+
+
+def glob_escape(text: str) -> str:
+    """``text`` as a literal in a Redis glob pattern (SCAN MATCH)."""
+    return "".join("\\" + char if char in "*?[]\\^-" else char for char in text)
+
+
+def redis_error(exc: Exception, key: str | None = None) -> StoreCallError:
+    if isinstance(exc, redis.ResponseError) and str(exc).startswith("WRONGTYPE"):
+        return StoreCallError(
+            STORE_BAD_DATA, f"the Redis key {key!r} is not a hash (written by another tool?)"
+        )
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
+        return StoreCallError(STORE_UNAVAILABLE, f"Redis is unavailable: {exc}")
+    return StoreCallError(STORE_UNAVAILABLE, f"Redis refused the call: {exc}")
+
+
+class LastSeen:
+    """The stored bytes (or ``MISSING``) this process last saw per field, within a byte
+    budget, least recently used first out. Thread-safe."""
+
+    def __init__(self, budget: int = LAST_SEEN_BYTES) -> None:
+        self._budget = budget
+        self._size = 0
+        self._entries: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, hash_key: str, field: str) -> Any:
+        """The remembered form, or ``None`` when nothing is remembered."""
+        with self._lock:
+            return self._entries.get((hash_key, field))
+
+    def put(self, hash_key: str, field: str, stored: Any) -> None:
+        cost = len(stored) if type(stored) is bytes else 0
+        with self._lock:
+            key = (hash_key, field)
+            old = self._entries.pop(key, None)
+            if type(old) is bytes:
+                self._size -= len(old)
+            if cost > self._budget:
+                return
+            self._entries[key] = stored
+            self._size += cost
+            while self._size > self._budget:
+                _, evicted = self._entries.popitem(last=False)
+                if type(evicted) is bytes:
+                    self._size -= len(evicted)
+
+
+def stored_form(raw: bytes | str | None) -> Any:
+    """A Redis reply as a stored form (a client built with ``decode_responses=True`` gives
+    text, which is encoded back: stored forms are bytes)."""
+    if raw is None:
+        return MISSING
+    return raw.encode() if isinstance(raw, str) else raw
+
+
+def text(name: bytes | str) -> str:
+    return name.decode(errors="replace") if isinstance(name, bytes) else name
+
+
+def cas_arguments(op: CompareAndSet, channel: str) -> tuple[list[bytes | str], Any]:
+    """The script's ARGV for ``op``, and the stored form the field holds once it applied."""
+    if not op.write:
+        mode, new, after = "keep", b"", op.expected
+    elif op.new is MISSING:
+        mode, new, after = "del", b"", MISSING
+    else:
+        new = _encoder.encode(op.new)
+        mode, after = "set", new
+    expected = op.expected
+    exists = expected is not MISSING
+    arguments: list[bytes | str] = [
+        op.field,
+        "1" if exists else "0",
+        expected if exists else b"",
+        mode,
+        new,
+        channel,
+        *(_encoder.encode(event) for event in op.events),
+    ]
+    return arguments, after
+
+
+def cas_outcome(reply: Any) -> Changed | None:
+    if reply == 1:
+        return None
+    return Changed(stored_form(reply[1]))
+
+
+def backoff_seconds(attempt: int) -> float:
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+
+
+class ChannelMessage(NamedTuple):
+    """What one pub/sub message means: a change ``event``, a ``marker`` of ``sync_events``,
+    a ``subscribed`` confirmation, or nothing (``None`` everywhere)."""
+
+    event: ChangeEvent | None = None
+    marker: bytes | None = None
+    subscribed: bool = False
+
+
+def classify(message: Any) -> ChannelMessage:
+    """Never raises."""
+    try:
+        kind = message["type"]
+        if kind in ("subscribe", b"subscribe"):
+            return ChannelMessage(subscribed=True)
+        if kind not in ("message", b"message"):
+            return ChannelMessage()
+        data = message["data"]
+        if data.startswith(MARKER_PREFIX):
+            return ChannelMessage(marker=bytes(data))
+        raw = _decoder.decode(data)
+        return ChannelMessage(event=msgspec.convert(raw, _EVENT_TYPES[raw["type"]]))
+    except Exception as exc:
+        _warn_channel(f"not a change event ({type(exc).__name__}: {str(exc)[:200]})")
+        return ChannelMessage()
