@@ -85,7 +85,7 @@ MARKER_PREFIX: Final = b"iii-core:sync:"
 # subscription, and the pause between reconnection attempts.
 CONNECT_TIMEOUT_SECONDS: Final = 5.0
 SOCKET_TIMEOUT_SECONDS: Final = 10.0
-READY_TIMEOUT_SECONDS: Final = 10.0
+READY_TIMEOUT_SECONDS: Final = 5.0
 RECONNECT_SECONDS: Final = 0.2
 # The memory of last-seen stored bytes, per store object.
 LAST_SEEN_BYTES: Final = 32 * 1024 * 1024
@@ -119,7 +119,6 @@ _EVENT_TYPES: Final[dict[Any, type[StreamChangeEvent] | type[StateChangeEvent]]]
     "stream": StreamChangeEvent,
     "state": StateChangeEvent,
 }
-_warn_channel = RateLimitedWarning("ignored a message on the events channel")
 
 
 def glob_escape(text: str) -> str:
@@ -223,8 +222,8 @@ class ChannelMessage(NamedTuple):
     subscribed: bool = False
 
 
-def classify(message: Any) -> ChannelMessage:
-    """Never raises."""
+def classify(message: Any, warn: RateLimitedWarning) -> ChannelMessage:
+    """Never raises; what is not for the store is reported to ``warn``."""
     try:
         kind = message["type"]
         if kind in ("subscribe", b"subscribe"):
@@ -237,5 +236,5 @@ def classify(message: Any) -> ChannelMessage:
         raw = _decoder.decode(data)
         return ChannelMessage(event=msgspec.convert(raw, _EVENT_TYPES[raw["type"]]))
     except Exception as exc:
-        _warn_channel(f"not a change event ({type(exc).__name__}: {str(exc)[:200]})")
+        warn(f"not a change event ({type(exc).__name__}: {str(exc)[:200]})")
         return ChannelMessage()

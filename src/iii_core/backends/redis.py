@@ -16,7 +16,7 @@ over Redis's ``client-output-buffer-limit pubsub``); when it has re-subscribed, 
 every ``on_resync`` handler, because events published while it was away are lost for it. A
 message on the channel that is not a change event is logged (rate-limited) and skipped.
 
-Every wait has a bound: connecting 5 s, any command 10 s, the first subscription 10 s. A call
+Every wait has a bound: connecting 5 s, any command 10 s, the first subscription 5 s. A call
 that cannot reach Redis raises ``StoreCallError`` with code ``STORE_UNAVAILABLE``; the next call
 reconnects.
 """
@@ -66,8 +66,6 @@ from iii_core.store import (
 )
 
 __all__ = ["DEFAULT_CHANNEL", "RedisStorage", "RedisStore", "client_options"]
-
-_warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
 
 
 def client_options() -> dict[str, Any]:
@@ -160,6 +158,9 @@ class RedisStore(Store):
         self._listener_lock = threading.Lock()
         self._subscribed = threading.Event()
         self._closed = threading.Event()
+        # One report per minute at most, per store, of each kind of trouble on the channel.
+        self._warn_channel = RateLimitedWarning("ignored a message on the events channel")
+        self._warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
         self._markers: dict[bytes, threading.Event] = {}
         self._markers_lock = threading.Lock()
 
@@ -223,7 +224,7 @@ class RedisStore(Store):
                         requested = True  # from now on redis-py re-subscribes on reconnect
                     message = pubsub.get_message(timeout=RECONNECT_SECONDS)
                 except Exception as exc:
-                    _warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
+                    self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
                     self._closed.wait(RECONNECT_SECONDS)
                     continue
                 if message is not None:
@@ -232,7 +233,7 @@ class RedisStore(Store):
             pubsub.close()
 
     def _handle(self, message: Any) -> None:
-        meaning = classify(message)
+        meaning = classify(message, self._warn_channel)
         if meaning.subscribed:
             if self._subscribed.is_set():
                 self._subscribers.resync()  # re-subscribed after a drop: events were missed

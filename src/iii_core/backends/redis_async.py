@@ -11,7 +11,7 @@ Handlers run in this store's listener task on the loop; a handler may be a plain
 return an awaitable, which is awaited. The listener reconnects and re-subscribes after a
 dropped pub/sub connection and then calls every ``on_resync`` handler; a message that is not a
 change event is logged (rate-limited) and skipped. Every wait has a bound (connect 5 s, any
-command 10 s, the first subscription 10 s): ``watch`` with Redis down raises
+command 10 s, the first subscription 5 s): ``watch`` with Redis down raises
 ``StoreCallError`` ``STORE_UNAVAILABLE`` instead of waiting forever.
 """
 
@@ -60,8 +60,6 @@ from iii_core.store import (
 )
 
 __all__ = ["AsyncRedisStorage", "AsyncRedisStore"]
-
-_warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
 
 
 class AsyncRedisStorage:
@@ -144,6 +142,9 @@ class AsyncRedisStore(DriverAsyncStore):
         self._channel = channel
         self._listener: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        # One report per minute at most, per store, of each kind of trouble on the channel.
+        self._warn_channel = RateLimitedWarning("ignored a message on the events channel")
+        self._warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
         self._markers: dict[bytes, asyncio.Event] = {}
 
     @classmethod
@@ -204,7 +205,7 @@ class AsyncRedisStore(DriverAsyncStore):
                         requested = True  # from now on redis-py re-subscribes on reconnect
                     message = await pubsub.get_message(timeout=RECONNECT_SECONDS)
                 except Exception as exc:
-                    _warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
+                    self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
                     await asyncio.sleep(RECONNECT_SECONDS)
                     continue
                 if message is not None:
@@ -213,7 +214,7 @@ class AsyncRedisStore(DriverAsyncStore):
             await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _handle(self, message: Any) -> None:
-        meaning = classify(message)
+        meaning = classify(message, self._warn_channel)
         if meaning.subscribed:
             if self._subscribed.is_set():
                 for resync in self._subscribers.resync_calls():

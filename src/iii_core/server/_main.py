@@ -20,6 +20,7 @@ from iii_core.server._server import (
     DEFAULT_PORT,
     StreamServer,
 )
+from iii_core.store import StoreCallError
 
 if TYPE_CHECKING:
     from iii_core.backends.redis_async import AsyncRedisStore
@@ -72,7 +73,7 @@ def serve(
     bound)."""
     try:
         asyncio.run(_serve(host, port, data, redis_url, max_buffered_bytes))
-    except OSError as exc:
+    except (OSError, StoreCallError) as exc:
         print(f"iii-core serve: {exc}", file=sys.stderr)
         return 1
     return 0
