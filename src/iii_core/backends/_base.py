@@ -48,6 +48,7 @@ from iii_core._generated.stream import (
 )
 from iii_core.backends._boundary import (
     copy_result,
+    encode,
     owned_payload,
     payload_from_json,
     typed_result,
@@ -66,7 +67,6 @@ from iii_core.store import (
     Call,
     Limits,
     Storage,
-    encode_result,
     run_flow,
     run_flow_async,
 )
@@ -143,7 +143,7 @@ class Store(abc.ABC):
 
     def call_json(self, function_id: str, payload_json: bytes | str) -> bytes:
         """Run one engine function from its JSON payload; returns the result's JSON."""
-        return encode_result(self._run(function_id, payload_from_json(function_id, payload_json)))
+        return encode(self._run(function_id, payload_from_json(function_id, payload_json)))
 
     def _run(self, function_id: str, payload: Any) -> Any:
         call = Call.decode(function_id, payload)
@@ -251,7 +251,7 @@ class AsyncStore(abc.ABC):
     async def call_json(self, function_id: str, payload_json: bytes | str) -> bytes:
         """Run one engine function from its JSON payload; returns the result's JSON."""
         payload = payload_from_json(function_id, payload_json)
-        return encode_result(await self._run(function_id, payload))
+        return encode(await self._run(function_id, payload))
 
     @abc.abstractmethod
     async def _run(self, function_id: str, payload: Any) -> Any: ...

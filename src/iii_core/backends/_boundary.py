@@ -28,7 +28,14 @@ import msgspec
 from iii_core.store import ChangeEvent, StoreCallError, too_deep
 from iii_core.update import InvalidUpdateJSON
 
-__all__ = ["copy_event", "copy_result", "owned_payload", "payload_from_json", "typed_result"]
+__all__ = [
+    "copy_event",
+    "copy_result",
+    "encode",
+    "owned_payload",
+    "payload_from_json",
+    "typed_result",
+]
 
 T = TypeVar("T")
 
@@ -67,6 +74,12 @@ def copy_result(result: Any) -> Any:
 def typed_result(result: Any, kind: type[T]) -> T:
     """A call's result as a private value of ``kind`` (a result Struct, ``list[str]``...)."""
     return msgspec.json.decode(_encoder.encode(result), type=kind)
+
+
+def encode(result: Any) -> bytes:
+    """A call's result as compact JSON, objects in their stored key order (what ``call``
+    returns, encoded)."""
+    return _encoder.encode(result)
 
 
 def copy_event(event: ChangeEvent) -> ChangeEvent:

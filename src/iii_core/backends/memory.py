@@ -52,9 +52,10 @@ class MemoryStorage:
         with self._lock:
             return self._hashes.get(op.hash_key, {}).get(op.field, MISSING)
 
-    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+    def read_hash(self, op: ReadHash) -> list[Any]:
         with self._lock:
-            return list(self._hashes.get(op.hash_key, {}).items())
+            fields = self._hashes.get(op.hash_key, {})
+            return list(fields.items() if op.fields else fields.values())
 
     def list_keys(self, op: ListKeys) -> list[str]:
         with self._lock:

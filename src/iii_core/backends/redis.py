@@ -98,8 +98,10 @@ class RedisStorage:
         self._last_seen.put(op.hash_key, op.field, stored)
         return stored
 
-    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+    def read_hash(self, op: ReadHash) -> list[Any]:
         try:
+            if not op.fields:
+                return list(self._redis.hvals(op.hash_key))
             fields = self._redis.hgetall(op.hash_key)
         except redis.RedisError as exc:
             raise redis_error(exc, op.hash_key) from None

@@ -83,8 +83,10 @@ class AsyncRedisStorage:
         self._last_seen.put(op.hash_key, op.field, stored)
         return stored
 
-    async def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+    async def read_hash(self, op: ReadHash) -> list[Any]:
         try:
+            if not op.fields:
+                return list(await self._redis.hvals(op.hash_key))
             fields = await self._redis.hgetall(op.hash_key)
         except RedisError as exc:
             raise redis_error(exc, op.hash_key) from None

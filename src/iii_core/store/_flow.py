@@ -6,7 +6,8 @@ storage operations of :mod:`iii_core.store._storage`, receives their results and
 call's result:
 
 - ``get``: ``ReadField`` → :func:`read_item`;
-- ``list``: ``ReadHash`` → :func:`read_list`;
+- ``list``: ``ReadHash`` → :func:`read_list` (and ``ReadHash(fields=True)`` to name an item
+  whose stored form is not JSON);
 - ``list_groups`` / ``list_all``: ``ListKeys`` → :func:`read_list_groups` / :func:`read_list_all`;
 - ``send``: the transition, then ``Publish``;
 - ``set`` / ``update`` / ``delete``: ``ReadField(fresh=False)``, the pure transition, then
@@ -116,6 +117,10 @@ def _children(container: Any) -> Iterator[Any]:
     return iter(container.values() if type(container) is dict else container)
 
 
+def _decode_form(stored: Any) -> Any:
+    return _decoder.decode(stored) if type(stored) is bytes else stored
+
+
 def decode_stored(stored: Any, hash_key: str, field: str) -> Any:
     """The JSON value of a stored form (``MISSING``, JSON text as ``bytes``, or a value)."""
     if type(stored) is not bytes:
@@ -163,10 +168,17 @@ class Call:
             return read_item(request, decode_stored(stored, *location))
         if function_id in _HASH_READS:
             hash_key = list_hash_key(request)
-            pairs = yield ReadHash(hash_key)
-            return read_list(
-                request, [decode_stored(stored, hash_key, field) for field, stored in pairs]
-            )
+            forms = yield ReadHash(hash_key)
+            try:
+                values = [_decode_form(stored) for stored in forms]
+            except (msgspec.DecodeError, RecursionError):
+                # Name the unreadable item: read again, with the fields this time.
+                for field, stored in (yield ReadHash(hash_key, fields=True)):
+                    decode_stored(stored, hash_key, field)
+                raise StoreCallError(
+                    STORE_BAD_DATA, f"a stored value in {hash_key!r} is not JSON"
+                ) from None
+            return read_list(request, values)
         if function_id == "stream::list_all":
             return read_list_all((yield ListKeys(list_hash_prefix(None))))
         return read_list_groups(request, (yield ListKeys(list_hash_prefix(request))))

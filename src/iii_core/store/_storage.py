@@ -14,7 +14,9 @@ Operations and what a driver answers (names are the engine's Redis layout: a *ha
 operation           meaning                                     driver returns
 ==================  ==========================================  ====================================
 ``ReadField``       one field of one hash                       its stored form, or ``MISSING``
-``ReadHash``        every field of one hash, in list order      ``[(field, stored form), ...]``
+``ReadHash``        every value of one hash, in list order      ``[stored form, ...]``, or with
+                                                                ``fields=True``
+                                                                ``[(field, stored form), ...]``
 ``ListKeys``        hash keys starting with a literal prefix    ``[hash_key, ...]``
 ``CompareAndSet``   if the field still holds ``expected``:      ``None`` when applied, else
                     write (or delete, or keep) it and publish   ``Changed(current stored form)``
@@ -100,11 +102,14 @@ class ReadField:
 
 @dataclass(frozen=True, slots=True)
 class ReadHash:
-    """Read every field of one hash, in the order ``list`` returns. Result:
-    ``[(field, stored form), ...]`` (empty for a missing hash)."""
+    """Read every value of one hash, in the order ``list`` returns. Result: ``[stored form,
+    ...]``, or with ``fields=True`` ``[(field, stored form), ...]`` (empty for a missing hash).
+    The flow asks for the fields only to name an unreadable item, so that a listing costs the
+    values alone."""
 
     method: ClassVar[str] = "read_hash"
     hash_key: str
+    fields: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +161,7 @@ class Storage(Protocol):
     """A synchronous storage driver: one method per operation (see the module docstring)."""
 
     def read_field(self, op: ReadField) -> Any: ...
-    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]: ...
+    def read_hash(self, op: ReadHash) -> list[Any]: ...
     def list_keys(self, op: ListKeys) -> list[str]: ...
     def compare_and_set(self, op: CompareAndSet) -> Changed | None: ...
     def publish(self, op: Publish) -> None: ...
@@ -166,7 +171,7 @@ class AsyncStorage(Protocol):
     """An asynchronous storage driver: :class:`Storage` with coroutine methods."""
 
     def read_field(self, op: ReadField) -> Awaitable[Any]: ...
-    def read_hash(self, op: ReadHash) -> Awaitable[list[tuple[str, Any]]]: ...
+    def read_hash(self, op: ReadHash) -> Awaitable[list[Any]]: ...
     def list_keys(self, op: ListKeys) -> Awaitable[list[str]]: ...
     def compare_and_set(self, op: CompareAndSet) -> Awaitable[Changed | None]: ...
     def publish(self, op: Publish) -> Awaitable[None]: ...
