@@ -47,6 +47,7 @@ from iii_core._generated.stream import (
     StreamUpdateResult,
 )
 from iii_core.backends._boundary import (
+    as_json,
     copy_result,
     encode,
     owned_payload,
@@ -88,9 +89,16 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def _typed_output(function: Function[Any, Any], result: Any) -> Any:
+def _output(result: Any, shares_values: bool) -> Any:
+    """A call's result for a Python caller: a copy when it shares values with the store."""
+    return copy_result(result) if shares_values else as_json(result)
+
+
+def _typed_output(function: Function[Any, Any], result: Any, shares_values: bool) -> Any:
     if function.result is None:
         return None
+    if not shares_values:
+        return result  # already of the result type, and nobody else holds it
     if function.result is Any:
         return copy_result(result)
     return typed_result(result, function.result)
@@ -111,6 +119,9 @@ class Store(abc.ABC):
 
     blocking: bool = True
     """Whether a call may block the calling thread for long (disk sync, network)."""
+    shares_values: bool = True
+    """Whether results share values with the storage (an in-memory store), so that a Python
+    caller must get a copy; a store whose values are decoded afresh for each call does not."""
 
     def __init__(
         self,
@@ -139,7 +150,8 @@ class Store(abc.ABC):
 
     def call(self, function_id: str, payload: Any) -> Any:
         """Run one engine function; returns the result as a (private) JSON value."""
-        return copy_result(self._run(function_id, owned_payload(function_id, payload)))
+        result = self._run(function_id, owned_payload(function_id, payload))
+        return _output(result, self.shares_values)
 
     def call_json(self, function_id: str, payload_json: bytes | str) -> bytes:
         """Run one engine function from its JSON payload; returns the result's JSON."""
@@ -151,7 +163,8 @@ class Store(abc.ABC):
             return run_flow(call.flow(self._clock(), self._limits), self._storage)
 
     def _typed_call(self, function: Function[Any, Any], request: Any) -> Any:
-        return _typed_output(function, self._run(function.id, _request_payload(function, request)))
+        result = self._run(function.id, _request_payload(function, request))
+        return _typed_output(function, result, self.shares_values)
 
     stream_set = TypedMethod[StreamSetInput, StreamSetResult](table.STREAM_SET)
     stream_get = TypedMethod[StreamGetInput, Any](table.STREAM_GET)
@@ -236,6 +249,8 @@ class AsyncStore(abc.ABC):
     """:class:`Store` for asyncio: the same methods, as coroutines. Handlers may be plain
     functions or return awaitables, which are awaited."""
 
+    shares_values: bool = True
+
     @property
     @abc.abstractmethod
     def max_value_bytes(self) -> int | None: ...
@@ -246,7 +261,8 @@ class AsyncStore(abc.ABC):
 
     async def call(self, function_id: str, payload: Any) -> Any:
         """Run one engine function; returns the result as a (private) JSON value."""
-        return copy_result(await self._run(function_id, owned_payload(function_id, payload)))
+        result = await self._run(function_id, owned_payload(function_id, payload))
+        return _output(result, self.shares_values)
 
     async def call_json(self, function_id: str, payload_json: bytes | str) -> bytes:
         """Run one engine function from its JSON payload; returns the result's JSON."""
@@ -258,7 +274,7 @@ class AsyncStore(abc.ABC):
 
     async def _typed_call(self, function: Function[Any, Any], request: Any) -> Any:
         result = await self._run(function.id, _request_payload(function, request))
-        return _typed_output(function, result)
+        return _typed_output(function, result, self.shares_values)
 
     stream_set = AsyncTypedMethod[StreamSetInput, StreamSetResult](table.STREAM_SET)
     stream_get = AsyncTypedMethod[StreamGetInput, Any](table.STREAM_GET)
@@ -388,6 +404,7 @@ class _SyncStoreFace(AsyncStore):
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.shares_values = store.shares_values
 
     @property
     def max_value_bytes(self) -> int | None:

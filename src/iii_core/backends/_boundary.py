@@ -6,9 +6,12 @@ meets the store, and nowhere else:
 
 - ``call(function_id, payload)``: the payload is copied once on the way in (a msgspec JSON
   round trip, which also turns tuples, sets and Structs into their JSON form and refuses what
-  JSON cannot hold) and the result once on the way out: **two copies per call**, the input's
-  (the size of the payload) and the result's (the size of the result);
-- typed methods: the request Struct once in, the result once out, into the result type;
+  JSON cannot hold) and, on a store whose results share values with it (the memory store), the
+  result once on the way out: **two copies per call** on the memory store, the input's (the
+  size of the payload) and the result's (the size of the result); **one** on Redis, whose
+  results are decoded afresh for each call and so belong to the caller already;
+- typed methods: the request Struct once in, and on the memory store the result once out, into
+  the result type;
 - ``call_json(function_id, payload_json)``: **no copy**: the payload is decoded from bytes into
   objects nobody else holds and the result is encoded to bytes straight from the shared
   values (the server's HTTP answer and ``iii-core call`` take this path);
@@ -29,6 +32,7 @@ from iii_core.store import ChangeEvent, StoreCallError, too_deep
 from iii_core.update import InvalidUpdateJSON
 
 __all__ = [
+    "as_json",
     "copy_event",
     "copy_result",
     "encode",
@@ -69,6 +73,23 @@ def payload_from_json(function_id: str, payload_json: bytes | str) -> Any:
 def copy_result(result: Any) -> Any:
     """A call's result as a private JSON value (UNSET fields left out)."""
     return _decoder.decode(_encoder.encode(result))
+
+
+def as_json(result: Any) -> Any:
+    """A result that nobody else holds, as JSON values: its Structs become dicts (UNSET fields
+    left out); the values inside are not copied. Only Struct-typed results carry Structs, and
+    only at their top level or in lists (``errors``, ``stream``), never inside stored values."""
+    if isinstance(result, msgspec.Struct):
+        return {
+            name: as_json(value)
+            for name, value in zip(
+                result.__struct_encode_fields__, msgspec.structs.astuple(result), strict=True
+            )
+            if value is not msgspec.UNSET
+        }
+    if type(result) is list and result and isinstance(result[0], msgspec.Struct):
+        return [as_json(item) for item in result]
+    return result
 
 
 def typed_result(result: Any, kind: type[T]) -> T:

@@ -143,6 +143,8 @@ class RedisStore(Store):
     """The store on Redis. Build it with :meth:`from_url` or from a ``redis.Redis`` client
     created with ``decode_responses=False``."""
 
+    shares_values = False  # every result is decoded afresh from Redis's bytes
+
     def __init__(
         self,
         client: redis.Redis,

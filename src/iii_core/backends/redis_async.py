@@ -129,6 +129,8 @@ class AsyncRedisStorage:
 class AsyncRedisStore(DriverAsyncStore):
     """The Redis store for asyncio code. Build it with :meth:`from_url`."""
 
+    shares_values = False  # every result is decoded afresh from Redis's bytes
+
     def __init__(
         self,
         client: aioredis.Redis,
