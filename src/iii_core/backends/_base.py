@@ -159,6 +159,8 @@ class Store(abc.ABC):
 
     def _run(self, function_id: str, payload: Any) -> Any:
         call = Call.decode(function_id, payload)
+        if call.item is None:
+            return run_flow(call.flow(self._clock(), self._limits), self._storage)
         with self._item_locks.hold(call.item):
             return run_flow(call.flow(self._clock(), self._limits), self._storage)
 
@@ -362,6 +364,8 @@ class DriverAsyncStore(AsyncStore):
 
     async def _run(self, function_id: str, payload: Any) -> Any:
         call = Call.decode(function_id, payload)
+        if call.item is None:
+            return await run_flow_async(call.flow(self._clock(), self._limits), self._storage)
         async with self._item_locks.hold(call.item):
             return await run_flow_async(call.flow(self._clock(), self._limits), self._storage)
 
