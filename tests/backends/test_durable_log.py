@@ -356,20 +356,23 @@ class TestCompaction:
             assert log_path.stat().st_ino == inode
 
     @pytest.mark.parametrize("mode", [0o600, 0o640])
-    def test_compaction_keeps_the_mode(self, tmp_path: Path, mode: int) -> None:
+    def test_compaction_keeps_the_mode_and_owner(self, tmp_path: Path, mode: int) -> None:
         log_path = tmp_path / "store.log"
         log_path.write_bytes(b'["h","a",1]\n["h","a",2]\n')
         os.chmod(log_path, mode)
+        os.chown(log_path, 65534, 65534)  # nobody's file, opened by root
         inode = log_path.stat().st_ino
         with opened(log_path, compact_min_bytes=0, compact_ratio=1.0) as (log, hashes):
             assert log_path.stat().st_ino != inode  # compacted on open
             assert stat.S_IMODE(log_path.stat().st_mode) == mode
+            assert (log_path.stat().st_uid, log_path.stat().st_gid) == (65534, 65534)
             inode = log_path.stat().st_ino
             log.append_set("h", "a", 3)
             hashes["h"]["a"] = 3
             log.maybe_compact(hashes)
             assert log_path.stat().st_ino != inode  # compacted online
             assert stat.S_IMODE(log_path.stat().st_mode) == mode
+            assert (log_path.stat().st_uid, log_path.stat().st_gid) == (65534, 65534)
         assert reopen(log_path) == {"h": {"a": 3}}
 
     def test_compaction_follows_a_symlink_and_keeps_it(self, tmp_path: Path) -> None:
