@@ -225,6 +225,8 @@ class TestValues:
         log.close()
         with pytest.raises(ValueError, match="closed"):
             log.append_set("h", "f", 1)
+        with pytest.raises(ValueError, match="closed"):
+            log.maybe_compact({"h": {"f": 1}})
 
 
 @contextlib.contextmanager
