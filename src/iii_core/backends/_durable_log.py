@@ -33,11 +33,11 @@ Rules
   (removing it would let two processes lock two different inodes of the same name); the kernel
   drops the lock when the holder exits, even by ``kill -9``.
 - **Compaction** rewrites the log as one set per live field: on open when the log holds anything
-  else (overwritten or deleted records, a torn tail), and online from :meth:`maybe_compact` when
-  the log has grown past ``max(compact_min_bytes, compact_ratio x its size after the last
-  compaction)`` -- by default 256 KiB and 2x, as Redis rewrites its append-only file. So the file
-  stays within about twice the live data (or 256 KiB), replay reads at most that much, and each
-  appended byte costs at most ``1 / (ratio - 1)`` rewritten bytes on average. The new file is
+  else (overwritten or deleted records), and online from :meth:`maybe_compact` when the log has
+  grown past ``max(compact_min_bytes, compact_ratio x its size after the last compaction)`` -- by
+  default 1 MiB and 2x, as Redis rewrites its append-only file. So the file stays within about
+  twice the live data (or 1 MiB), replay reads at most that much, and each appended byte costs
+  at most ``ratio / (ratio - 1)`` rewritten bytes on average (2 by default). The new file is
   written beside the target as ``PATH.compact`` (in 1 MiB chunks), given the old file's mode and
   owner, fsynced, renamed over the old one atomically, and the directory is fsynced. A symlinked
   log is followed: the target is compacted and the link stays. Hard links to the log are not kept
@@ -90,7 +90,7 @@ __all__ = [
     "DurableLog",
 ]
 
-COMPACT_MIN_BYTES: Final = 256 * 1024
+COMPACT_MIN_BYTES: Final = 1 << 20
 COMPACT_RATIO: Final = 2.0
 #: Deepest value nesting the log writes (``[]`` and ``{}`` are depth 1): far above the store's own
 #: bound, and far enough below Python's recursion limit that a reader at any reasonable stack
@@ -315,7 +315,12 @@ class DurableLog:
                 STORE_VALUE_REFUSED,
                 f"store log {self._path}: the value is not JSON ({error}); nothing was written",
             ) from None
-        if not line or _too_deep(line, MAX_VALUE_DEPTH + 1):  # the record's array is one level
+        # The record's array is one level. Counting openers first is a cheap bound that spares
+        # the exact scan to every line without many brackets.
+        if not line or (
+            line.count(b"[") + line.count(b"{") > MAX_VALUE_DEPTH + 1
+            and _too_deep(line, MAX_VALUE_DEPTH + 1)
+        ):
             raise StoreCallError(
                 STORE_VALUE_REFUSED,
                 f"store log {self._path}: the value is nested deeper than {MAX_VALUE_DEPTH} "
@@ -333,7 +338,9 @@ class DurableLog:
             if self._tail_dirty:
                 os.ftruncate(self._fd, self._size)
                 self._tail_dirty = False
-            _write_all(self._fd, line)
+            written = os.write(self._fd, line)
+            if written < len(line):
+                _write_rest(self._fd, line, written)
             if self._fsync:
                 os.fsync(self._fd)
         except BaseException as error:
@@ -394,10 +401,10 @@ class DurableLog:
                     chunk.append(line)
                     pending += len(line)
                     if pending >= _CHUNK:
-                        _write_all(fd, b"".join(chunk))
+                        _write_whole(fd, b"".join(chunk))
                         size, pending = size + pending, 0
                         chunk.clear()
-            _write_all(fd, b"".join(chunk))
+            _write_whole(fd, b"".join(chunk))
             size += pending
             os.fsync(fd)
             os.replace(staging, self._target)
@@ -482,15 +489,20 @@ def _describe(error: OSError) -> str:
     return f"{error.strerror or error} [{name}]" if name else str(error)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_whole(fd: int, data: bytes) -> None:
+    written = os.write(fd, data)
+    if written < len(data):
+        _write_rest(fd, data, written)
+
+
+def _write_rest(fd: int, data: bytes, written: int) -> None:
+    """After a short write (a nearly full disk): go on where it stopped, or fail with ENOSPC."""
     view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    while written < len(data):
+        written += os.write(fd, view[written:])
 
 
 def _too_deep(line: bytes, limit: int) -> bool:
-    if line.count(b"[") + line.count(b"{") <= limit:
-        return False  # cheap bound: nesting never exceeds the number of openers
     brackets = _JSON_STRING.sub(b"", line).translate(None, _NOT_BRACKETS)
     return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) > limit
 
