@@ -315,10 +315,11 @@ class DurableLog:
                 STORE_VALUE_REFUSED,
                 f"store log {self._path}: the value is not JSON ({error}); nothing was written",
             ) from None
-        # The record's array is one level. Counting openers first is a cheap bound that spares
-        # the exact scan to every line without many brackets.
+        # The record's array is one level. The line's length, then its number of openers, are
+        # cheap bounds of its depth that spare the exact scan to nearly every line.
         if not line or (
-            line.count(b"[") + line.count(b"{") > MAX_VALUE_DEPTH + 1
+            len(line) > MAX_VALUE_DEPTH + 1
+            and line.count(b"[") + line.count(b"{") > MAX_VALUE_DEPTH + 1
             and _too_deep(line, MAX_VALUE_DEPTH + 1)
         ):
             raise StoreCallError(
