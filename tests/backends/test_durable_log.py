@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -268,21 +270,32 @@ class TestOpenErrors:
         with pytest.raises(StoreCallError, match=f"cannot open store log {fifo}: not a regular"):
             DurableLog.open(fifo)
 
-    def test_permission_problems_name_the_given_path(self, tmp_path: Path) -> None:
-        os.chmod(tmp_path, 0o755)
-        unwritable_dir = tmp_path / "store.log"
-        existing = tmp_path / "other.log"
-        existing.write_bytes(b'["h","a",1]\n')
-        os.chmod(existing, 0o600)
-        with as_nobody():
-            for given in (unwritable_dir, existing):
-                with pytest.raises(StoreCallError) as caught:
-                    DurableLog.open(given)
-                assert caught.value.code == "STORE_OPEN_FAILED"
-                assert caught.value.message == (
-                    f"cannot open store log {given}: Permission denied [EACCES]"
-                )
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["other.log"]
+    def test_permission_problems_name_the_given_path(self) -> None:
+        # A directory of its own under /tmp (pytest's are 0700 and shared with other runs), so
+        # that only the permissions set here decide.
+        directory = Path(tempfile.mkdtemp(prefix="iii-durable-log-"))
+        try:
+            os.chmod(directory, 0o755)
+            unreadable = directory / "root.log"
+            unreadable.write_bytes(b'["h","a",1]\n')
+            os.chmod(unreadable, 0o600)
+            nobodys = directory / "nobody.log"  # nobody may write it, not create its lock file
+            nobodys.write_bytes(b'["h","a",1]\n')
+            os.chown(nobodys, 65534, 65534)
+            expected = {
+                directory / "new.log": "Permission denied [EACCES]",
+                unreadable: "Permission denied [EACCES]",
+                nobodys: f"Permission denied [EACCES] (lock file {nobodys}.lock)",
+            }
+            with as_nobody():
+                for given, why in expected.items():
+                    with pytest.raises(StoreCallError) as caught:
+                        DurableLog.open(given)
+                    assert caught.value.code == "STORE_OPEN_FAILED"
+                    assert caught.value.message == f"cannot open store log {given}: {why}"
+            assert sorted(p.name for p in directory.iterdir()) == ["nobody.log", "root.log"]
+        finally:
+            shutil.rmtree(directory)
 
 
 class TestLock:
