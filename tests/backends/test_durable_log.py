@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -225,6 +227,8 @@ class TestValues:
         log.close()
         with pytest.raises(ValueError, match="closed"):
             log.append_set("h", "f", 1)
+        with pytest.raises(ValueError, match="closed"):
+            log.maybe_compact({"h": {"f": 1}})
 
 
 @contextlib.contextmanager
@@ -266,21 +270,32 @@ class TestOpenErrors:
         with pytest.raises(StoreCallError, match=f"cannot open store log {fifo}: not a regular"):
             DurableLog.open(fifo)
 
-    def test_permission_problems_name_the_given_path(self, tmp_path: Path) -> None:
-        os.chmod(tmp_path, 0o755)
-        unwritable_dir = tmp_path / "store.log"
-        existing = tmp_path / "other.log"
-        existing.write_bytes(b'["h","a",1]\n')
-        os.chmod(existing, 0o600)
-        with as_nobody():
-            for given in (unwritable_dir, existing):
-                with pytest.raises(StoreCallError) as caught:
-                    DurableLog.open(given)
-                assert caught.value.code == "STORE_OPEN_FAILED"
-                assert caught.value.message == (
-                    f"cannot open store log {given}: Permission denied [EACCES]"
-                )
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["other.log"]
+    def test_permission_problems_name_the_given_path(self) -> None:
+        # A directory of its own under /tmp (pytest's are 0700 and shared with other runs), so
+        # that only the permissions set here decide.
+        directory = Path(tempfile.mkdtemp(prefix="iii-durable-log-"))
+        try:
+            os.chmod(directory, 0o755)
+            unreadable = directory / "root.log"
+            unreadable.write_bytes(b'["h","a",1]\n')
+            os.chmod(unreadable, 0o600)
+            nobodys = directory / "nobody.log"  # nobody may write it, not create its lock file
+            nobodys.write_bytes(b'["h","a",1]\n')
+            os.chown(nobodys, 65534, 65534)
+            expected = {
+                directory / "new.log": "Permission denied [EACCES]",
+                unreadable: "Permission denied [EACCES]",
+                nobodys: f"Permission denied [EACCES] (lock file {nobodys}.lock)",
+            }
+            with as_nobody():
+                for given, why in expected.items():
+                    with pytest.raises(StoreCallError) as caught:
+                        DurableLog.open(given)
+                    assert caught.value.code == "STORE_OPEN_FAILED"
+                    assert caught.value.message == f"cannot open store log {given}: {why}"
+            assert sorted(p.name for p in directory.iterdir()) == ["nobody.log", "root.log"]
+        finally:
+            shutil.rmtree(directory)
 
 
 class TestLock:
@@ -356,20 +371,23 @@ class TestCompaction:
             assert log_path.stat().st_ino == inode
 
     @pytest.mark.parametrize("mode", [0o600, 0o640])
-    def test_compaction_keeps_the_mode(self, tmp_path: Path, mode: int) -> None:
+    def test_compaction_keeps_the_mode_and_owner(self, tmp_path: Path, mode: int) -> None:
         log_path = tmp_path / "store.log"
         log_path.write_bytes(b'["h","a",1]\n["h","a",2]\n')
         os.chmod(log_path, mode)
+        os.chown(log_path, 65534, 65534)  # nobody's file, opened by root
         inode = log_path.stat().st_ino
         with opened(log_path, compact_min_bytes=0, compact_ratio=1.0) as (log, hashes):
             assert log_path.stat().st_ino != inode  # compacted on open
             assert stat.S_IMODE(log_path.stat().st_mode) == mode
+            assert (log_path.stat().st_uid, log_path.stat().st_gid) == (65534, 65534)
             inode = log_path.stat().st_ino
             log.append_set("h", "a", 3)
             hashes["h"]["a"] = 3
             log.maybe_compact(hashes)
             assert log_path.stat().st_ino != inode  # compacted online
             assert stat.S_IMODE(log_path.stat().st_mode) == mode
+            assert (log_path.stat().st_uid, log_path.stat().st_gid) == (65534, 65534)
         assert reopen(log_path) == {"h": {"a": 3}}
 
     def test_compaction_follows_a_symlink_and_keeps_it(self, tmp_path: Path) -> None:
