@@ -26,35 +26,28 @@ import msgspec
 
 from iii_core._generated.state import (
     StateChangeEvent,
-    StateGetInput,
-    StateListGroupsInput,
-    StateListInput,
     StateTriggerConfig,
 )
 from iii_core._generated.stream import (
     StreamChangeEvent,
-    StreamGetInput,
-    StreamListGroupsInput,
-    StreamListInput,
     StreamTriggerConfig,
 )
 from iii_core.store import (
     READ_FUNCTIONS,
     WRITE_FUNCTIONS,
+    Changed,
+    CompareAndSet,
+    Limits,
+    ListKeys,
+    Publish,
+    ReadField,
+    ReadHash,
     StoreCallError,
-    StreamListAllInput,
-    decode_call,
+    call_flow,
     encode_result,
-    item_location,
-    list_hash_key,
-    list_hash_prefix,
-    read_item,
-    read_list,
-    read_list_all,
-    read_list_groups,
+    run_flow,
     state_trigger_matches,
     stream_trigger_matches,
-    transition,
 )
 from iii_core.update import MISSING
 from tests.conformance.vectors import vector_file
@@ -142,12 +135,15 @@ def _to_json(value: Any) -> Any:
 
 
 class CoreStore:
-    """One in-memory store driven only through ``iii_core.store``'s public functions."""
+    """One in-memory store driven only through ``iii_core.store``'s public call flow
+    (:func:`call_flow` over :func:`run_flow`), with itself as the storage driver: nested dicts
+    whose stored forms are the values themselves."""
 
     def __init__(self, *, max_value_bytes: int | None = None, start_ms: int = START_MS) -> None:
         self.hashes: dict[str, dict[str, Any]] = {}
         self.max_value_bytes = max_value_bytes
         self._next_ms = start_ms
+        self._events: list[Any] = []
 
     def configure(self, config: Mapping[str, Any]) -> None:
         """Apply a scenario's ``config`` step; only ``max_value_bytes`` is a store setting."""
@@ -156,48 +152,44 @@ class CoreStore:
             raise ValueError(f"unsupported store config: {sorted(unknown)}")
         self.max_value_bytes = config["max_value_bytes"]
 
-    def _tick(self) -> int:
-        self._next_ms += 1
-        return self._next_ms
+    # -- the storage driver -----------------------------------------------------------------
 
-    def _item(self, location: tuple[str, str] | None) -> Any:
-        if location is None:
-            return MISSING
-        return self.hashes.get(location[0], {}).get(location[1], MISSING)
+    def read_field(self, op: ReadField) -> Any:
+        return self.hashes.get(op.hash_key, {}).get(op.field, MISSING)
 
-    def _keys_under(self, prefix: str) -> list[str]:
-        return [key for key in self.hashes if key.startswith(prefix)]
+    def read_hash(self, op: ReadHash) -> list[Any]:
+        fields = self.hashes.get(op.hash_key, {})
+        return list(fields.items() if op.fields else fields.values())
+
+    def list_keys(self, op: ListKeys) -> list[str]:
+        return [key for key in self.hashes if key.startswith(op.prefix)]
+
+    def compare_and_set(self, op: CompareAndSet) -> Changed | None:
+        current = self.read_field(ReadField(op.hash_key, op.field))
+        if current is not op.expected:
+            return Changed(current)
+        if op.write:
+            if op.new is MISSING:
+                # The engine's kv keeps the emptied hash (its group stays listed).
+                self.hashes[op.hash_key].pop(op.field, None)
+            else:
+                self.hashes.setdefault(op.hash_key, {})[op.field] = op.new
+        self._events.extend(op.events)
+        return None
+
+    def publish(self, op: Publish) -> None:
+        self._events.extend(op.events)
+
+    # -- calls ------------------------------------------------------------------------------
 
     def call(self, function_id: str, payload: Any) -> tuple[Any, list[Any]]:
         """``(result, events)`` as JSON values, or :class:`StoreCallError`."""
-        request = decode_call(function_id, payload)
-        if function_id in WRITE_FUNCTIONS:
-            location = item_location(request)
-            step = transition(
-                request,
-                self._item(location),
-                self._tick(),
-                max_value_bytes=self.max_value_bytes,
-            )
-            if step.write and location is not None:
-                hash_key, field = location
-                if step.new is MISSING:
-                    # The engine's kv keeps the emptied hash (its group stays listed).
-                    del self.hashes[hash_key][field]
-                else:
-                    self.hashes.setdefault(hash_key, {})[field] = step.new
-            return _to_json(step.result), [_to_json(event) for event in step.events]
-        assert function_id in READ_FUNCTIONS, function_id
-        if isinstance(request, (StreamGetInput, StateGetInput)):
-            result = read_item(request, self._item(item_location(request)))
-        elif isinstance(request, (StreamListInput, StateListInput)):
-            result = read_list(request, self.hashes.get(list_hash_key(request), {}).values())
-        elif isinstance(request, (StreamListGroupsInput, StateListGroupsInput)):
-            result = read_list_groups(request, self._keys_under(list_hash_prefix(request)))
-        else:
-            assert isinstance(request, StreamListAllInput), request
-            result = read_list_all(self._keys_under(list_hash_prefix(None)))
-        return _to_json(result), []
+        now_ms = self._next_ms + 1 if function_id in WRITE_FUNCTIONS else self._next_ms
+        flow = call_flow(function_id, payload, now_ms, Limits(self.max_value_bytes))
+        self._next_ms = now_ms
+        self._events = []
+        result = run_flow(flow, self)
+        return _to_json(result), [_to_json(event) for event in self._events]
 
 
 # --------------------------------------------------------------------------------------------

@@ -172,7 +172,7 @@ def write(
         return False, old, None, [event]
     if function_id == "state::set":
         value = payload["value"] if "value" in payload else payload["data"]
-        if limit is not None and json_size(value) > limit:
+        if limit is not None and limit > 0 and json_size(value) > limit:  # <= 0: no limit
             size = json_size(value)
             raise RefError(
                 "VALUE_TOO_LARGE",

@@ -82,11 +82,6 @@ class Limits:
 
     max_value_bytes: int | None = None
 
-    @property
-    def value_bytes(self) -> int | None:
-        limit = self.max_value_bytes
-        return limit if limit is not None and limit > 0 else None
-
 
 def too_deep(function_id: str) -> StoreCallError:
     return StoreCallError(
@@ -156,7 +151,7 @@ class Call:
         """The call's flow (see the module docstring)."""
         if self.function_id in READ_FUNCTIONS:
             return self._read()
-        return self._write(now_ms, limits.value_bytes)
+        return self._write(now_ms, limits.max_value_bytes)
 
     def _read(self) -> Flow:
         request: Any = self.request

@@ -2,7 +2,8 @@
 
 Rules: the size is the engine's ``serde_json::to_vec(&value).len()``: compact JSON, non-ASCII
 written as raw UTF-8, Rust (ryu) number formatting, which is what msgspec writes too (``"é"`` is
-4 bytes, ``1e16`` is 4). The guard runs before anything is written. Pure, no I/O.
+4 bytes, ``1e16`` is 4). The guard runs before anything is written; a limit of ``None`` or
+``<= 0`` is none, as the engine's config ``normalized()`` makes it. Pure, no I/O.
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ def json_size(value: Any) -> int:
 
 
 def check_value_size(value: Any, limit: int | None) -> None:
-    """Raise ``VALUE_TOO_LARGE`` when ``value`` encodes to more than ``limit`` bytes."""
-    if limit is None:
+    """Raise ``VALUE_TOO_LARGE`` when ``value`` encodes to more than ``limit`` bytes; ``None``
+    or ``<= 0`` is no limit (the engine's ``normalized()``)."""
+    if limit is None or limit <= 0:
         return
     size = json_size(value)
     if size > limit:

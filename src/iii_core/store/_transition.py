@@ -149,8 +149,9 @@ def transition(
 
     ``old`` is the stored JSON value or :data:`MISSING` (for ``stream::send``, which addresses
     no item, pass :data:`MISSING`). ``now_ms`` is the stream events' ``timestamp`` (Unix epoch
-    milliseconds). ``max_value_bytes`` is the state worker's limit, checked by ``state::set``
-    only: over it, :class:`StoreCallError` ``VALUE_TOO_LARGE`` is raised and nothing happens.
+    milliseconds). ``max_value_bytes`` is the state worker's limit (``None`` or ``<= 0``: none),
+    checked by ``state::set`` only: over it, :class:`StoreCallError` ``VALUE_TOO_LARGE`` is
+    raised and nothing happens.
     Raises ``TypeError`` for a read request.
     """
     if isinstance(request, StreamSetInput):
