@@ -1,5 +1,7 @@
-"""Fixtures: every backend test runs against the memory store, the durable memory store and a
-real Redis (a redis-server started here on a free loopback port)."""
+"""Fixtures: every backend test runs, through the same methods, against the memory store, the
+durable memory store, a real Redis (a redis-server started here on a free loopback port) with
+the sync and the async store, and the asynchronous faces (``as_async()``) of a durable memory
+store with fsync (its calls run in worker threads) and of a sync Redis store."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from tests.backends.async_facade import SyncFacade
 from tests.redis_server import RedisServer
 
 
-@pytest.fixture(params=["memory", "memory-durable", "redis", "redis-async"])
+@pytest.fixture(
+    params=["memory", "memory-durable", "redis", "redis-async", "memory-fsync-face", "redis-face"]
+)
 def store(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
 ) -> Iterator[Store]:
@@ -26,9 +30,17 @@ def store(
     elif request.param == "redis":
         redis_server.flush()
         opened = RedisStore.from_url(redis_server.url)
-    else:
+    elif request.param == "redis-async":
         redis_server.flush()
         # The facade has the same methods as a Store, run on AsyncRedisStore's event loop.
         opened = cast(Store, SyncFacade(redis_server.url))
+    elif request.param == "memory-fsync-face":
+        path = tmp_path / "store.log"
+        opened = cast(Store, SyncFacade(open=lambda: MemoryStore(path, fsync=True).as_async()))
+    else:
+        redis_server.flush()
+        opened = cast(
+            Store, SyncFacade(open=lambda: RedisStore.from_url(redis_server.url).as_async())
+        )
     yield opened
     opened.close()

@@ -9,7 +9,8 @@ from typing import Any
 import msgspec
 import pytest
 
-from iii_core.backends import ChangeEvent, MemoryStore, Store
+from iii_core.backends import ChangeEvent, Store
+from tests.backends.async_facade import keeps_memory_order
 from tests.store.harness import core_scenarios, load_stream_state_vectors, run_scenario
 
 SCENARIOS = core_scenarios(load_stream_state_vectors())
@@ -33,5 +34,5 @@ def test_scenario(store: Store, scenario: Mapping[str, Any]) -> None:
         call,
         scenario,
         configure=configure,
-        adapter="kv" if isinstance(store, MemoryStore) else "redis",
+        adapter="kv" if keeps_memory_order(store) else "redis",
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from iii_core.backends import ChangeEvent, MemoryStore, Store
+from iii_core.backends import ChangeEvent, Store
 from iii_core.state import StateGetInput, StateSetInput, StateTriggerConfig, StateUpdateInput
 from iii_core.store import StoreCallError
 from iii_core.stream import (
@@ -20,6 +20,7 @@ from iii_core.stream import (
     UpdateAppend,
     UpdateIncrement,
 )
+from tests.backends.async_facade import keeps_memory_order
 from tests.jsonvalues import same_json
 
 ITEM = {"stream_name": "chat", "group_id": "room", "item_id": "m1"}
@@ -199,7 +200,7 @@ def test_list_order(store: Store) -> None:
         store.call("stream::set", {**ITEM, "item_id": item, "data": item})
     store.call("stream::set", {**ITEM, "item_id": "c", "data": "c2"})
     listed = store.call("stream::list", {"stream_name": "chat", "group_id": "room"})
-    if isinstance(store, MemoryStore):
+    if keeps_memory_order(store):
         assert listed == ["c2", "a", "b"]
     else:
         assert sorted(listed) == ["a", "b", "c2"]

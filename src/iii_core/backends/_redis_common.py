@@ -235,6 +235,6 @@ def classify(message: Any, warn: RateLimitedWarning) -> ChannelMessage:
             return ChannelMessage(marker=bytes(data))
         raw = _decoder.decode(data)
         return ChannelMessage(event=msgspec.convert(raw, _EVENT_TYPES[raw["type"]]))
-    except Exception as exc:
+    except Exception as exc:  # any message at all must leave the listener running
         warn(f"not a change event ({type(exc).__name__}: {str(exc)[:200]})")
         return ChannelMessage()

@@ -227,7 +227,7 @@ class RedisStore(Store):
                         pubsub.subscribe(self._channel)
                         requested = True  # from now on redis-py re-subscribes on reconnect
                     message = pubsub.get_message(timeout=RECONNECT_SECONDS)
-                except Exception as exc:
+                except Exception as exc:  # the listener outlives any fault
                     self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
                     self._closed.wait(RECONNECT_SECONDS)
                     continue

@@ -208,7 +208,7 @@ class AsyncRedisStore(DriverAsyncStore):
                         await pubsub.subscribe(self._channel)
                         requested = True  # from now on redis-py re-subscribes on reconnect
                     message = await pubsub.get_message(timeout=RECONNECT_SECONDS)
-                except Exception as exc:
+                except Exception as exc:  # the listener outlives any fault
                     self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
                     await asyncio.sleep(RECONNECT_SECONDS)
                     continue
