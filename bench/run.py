@@ -204,6 +204,7 @@ Notes on the figures:
   the touched path (the document is never walked); the peers copy the whole document.
 - Section 5: the stores beside the previous release (236c459), both imported in one process
   and run round after round (`bench/stores.py`); each ratio is the median of the rounds'.
+
 """
 
 
