@@ -159,10 +159,14 @@ class Store(abc.ABC):
 
     def _run(self, function_id: str, payload: Any) -> Any:
         call = Call.decode(function_id, payload)
-        if call.item is None:
+        item = call.item
+        if item is None:
             return run_flow(call.flow(self._clock(), self._limits), self._storage)
-        with self._item_locks.hold(call.item):
+        self._item_locks.acquire(item)
+        try:
             return run_flow(call.flow(self._clock(), self._limits), self._storage)
+        finally:
+            self._item_locks.release(item)
 
     def _typed_call(self, function: Function[Any, Any], request: Any) -> Any:
         result = self._run(function.id, _request_payload(function, request))

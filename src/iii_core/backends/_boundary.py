@@ -80,13 +80,14 @@ def as_json(result: Any) -> Any:
     left out); the values inside are not copied. Only Struct-typed results carry Structs, and
     only at their top level or in lists (``errors``, ``stream``), never inside stored values."""
     if isinstance(result, msgspec.Struct):
-        return {
-            name: as_json(value)
-            for name, value in zip(
-                result.__struct_encode_fields__, msgspec.structs.astuple(result), strict=True
-            )
-            if value is not msgspec.UNSET
-        }
+        plain = {}
+        for name, value in zip(
+            result.__struct_encode_fields__, msgspec.structs.astuple(result), strict=True
+        ):
+            if value is msgspec.UNSET:
+                continue
+            plain[name] = as_json(value) if type(value) is list else value
+        return plain
     if type(result) is list and result and isinstance(result[0], msgspec.Struct):
         return [as_json(item) for item in result]
     return result

@@ -4,15 +4,16 @@ Rules: correctness never depends on these locks (every write is a compare-and-se
 keep the writers of one hot item in this process from failing each other's compare-and-sets,
 so that contention costs a queue, not retries. A lock exists only while someone holds or waits
 for it, so memory follows the number of items being written at the moment, not the number of
-items ever written. ``None`` (a call that writes no single item) takes no lock.
+items ever written. Sync: ``acquire(item)`` / ``release(item)`` (a bare pair, as this is on
+every write's path); async: ``async with hold(item)``, where ``None`` takes no lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
 __all__ = ["AsyncItemLocks", "ItemLocks"]
@@ -45,17 +46,13 @@ class _Registry(Generic[L]):
 
 
 class ItemLocks(_Registry[threading.Lock]):
-    @contextmanager
-    def hold(self, item: Item | None) -> Iterator[None]:
-        if item is None:
-            yield
-            return
-        lock = self._enter(item, threading.Lock)
-        try:
-            with lock:
-                yield
-        finally:
-            self._leave(item)
+    def acquire(self, item: Item) -> None:
+        self._enter(item, threading.Lock).acquire()
+
+    def release(self, item: Item) -> None:
+        lock, _ = self._locks[item]
+        lock.release()
+        self._leave(item)
 
 
 class AsyncItemLocks(_Registry[asyncio.Lock]):

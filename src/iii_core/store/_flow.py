@@ -27,7 +27,6 @@ events share them too. The binding that owns the call decides where to copy (see
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -92,24 +91,17 @@ def too_deep(function_id: str) -> StoreCallError:
 
 def check_payload_depth(function_id: str, payload: Any) -> None:
     """Refuse a payload nested deeper than :data:`MAX_PAYLOAD_DEPTH` (each array or object
-    counts one level), walking it with an explicit stack."""
-    if type(payload) is not dict and type(payload) is not list:
-        return
-    stack: list[tuple[Iterator[Any], int]] = [(_children(payload), 1)]
-    while stack:
-        children, depth = stack[-1]
-        for child in children:
-            if type(child) is dict or type(child) is list:
-                if depth + 1 > MAX_PAYLOAD_DEPTH:
-                    raise too_deep(function_id)
-                stack.append((_children(child), depth + 1))
-                break
-        else:
-            stack.pop()
-
-
-def _children(container: Any) -> Iterator[Any]:
-    return iter(container.values() if type(container) is dict else container)
+    counts one level), walking it level by level, without recursion."""
+    level = [payload] if type(payload) is dict or type(payload) is list else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > MAX_PAYLOAD_DEPTH:
+            raise too_deep(function_id)
+        below: list[Any] = []
+        for node in level:
+            below.extend(node.values() if type(node) is dict else node)
+        level = [node for node in below if type(node) is dict or type(node) is list]
 
 
 def _decode_form(stored: Any) -> Any:
@@ -129,8 +121,7 @@ def decode_stored(stored: Any, hash_key: str, field: str) -> Any:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
-class Call:
+class Call(msgspec.Struct, frozen=True, gc=False):
     """A decoded call: its function id, its typed request and the item it writes (``None``
     for reads and ``stream::send``), which a binding may use to serialise writers of one
     item."""

@@ -1,7 +1,7 @@
 """The storage protocol: what a call flow asks of storage, and the two drivers that answer it.
 
 A call flow (:func:`iii_core.store.call_flow`) is a generator. It yields *storage operations*
-(the five frozen dataclasses below), receives each one's result, and finally returns the call's
+(the five operations below), receives each one's result, and finally returns the call's
 result; it performs no I/O itself. A backend supplies a *storage driver*: an object with one
 method per operation, synchronous (:class:`Storage`) or asynchronous (:class:`AsyncStorage`).
 :func:`run_flow` / :func:`run_flow_async` drive a flow over a driver; they are the only code
@@ -54,14 +54,16 @@ Rules for drivers:
   ``StoreCallError`` (``STORE_BAD_DATA``) naming the key. Nothing else escapes a driver.
 - Driver methods never mutate what they are given and the flow never mutates what it gets.
 
-Pure: this module performs no I/O; the drivers it calls do.
+Operations are frozen msgspec Structs (cheap to build: a write builds two). Pure: this module
+performs no I/O; the drivers it calls do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Generator
-from dataclasses import dataclass
 from typing import Any, ClassVar, Final, NamedTuple, Protocol, TypeAlias, TypeVar
+
+import msgspec
 
 from iii_core._generated.state import StateChangeEvent
 from iii_core._generated.stream import StreamChangeEvent
@@ -90,8 +92,7 @@ ChangeEvent: TypeAlias = StreamChangeEvent | StateChangeEvent
 MAX_WRITE_ATTEMPTS: Final = 64
 
 
-@dataclass(frozen=True, slots=True)
-class ReadField:
+class ReadField(msgspec.Struct, frozen=True, gc=False):
     """Read one field. Result: its stored form, or ``MISSING``."""
 
     method: ClassVar[str] = "read_field"
@@ -100,8 +101,7 @@ class ReadField:
     fresh: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class ReadHash:
+class ReadHash(msgspec.Struct, frozen=True, gc=False):
     """Read every value of one hash, in the order ``list`` returns. Result: ``[stored form,
     ...]``, or with ``fields=True`` ``[(field, stored form), ...]`` (empty for a missing hash).
     The flow asks for the fields only to name an unreadable item, so that a listing costs the
@@ -112,8 +112,7 @@ class ReadHash:
     fields: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ListKeys:
+class ListKeys(msgspec.Struct, frozen=True, gc=False):
     """List the hash keys that start with ``prefix`` (a literal, not a pattern). Result:
     ``[hash_key, ...]`` in any order."""
 
@@ -121,8 +120,7 @@ class ListKeys:
     prefix: str
 
 
-@dataclass(frozen=True, slots=True)
-class CompareAndSet:
+class CompareAndSet(msgspec.Struct, frozen=True, gc=False):
     """Atomically: if ``field`` still holds ``expected``, store ``new`` (``MISSING``: delete)
     when ``write`` is true, and publish ``events``. Result: ``None`` when applied, else
     :class:`Changed` with the current stored form."""
@@ -137,8 +135,7 @@ class CompareAndSet:
     attempt: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Publish:
+class Publish(msgspec.Struct, frozen=True, gc=False):
     """Publish change events that go with no stored write (``stream::send``). Result:
     ``None``."""
 
