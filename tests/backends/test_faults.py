@@ -320,6 +320,18 @@ def test_a_key_of_the_wrong_type_is_not_reported_as_unavailable(
     assert raw.get("stream:chat:room") == b"a string"
 
 
+def test_a_key_that_changed_type_after_this_store_saw_it_is_bad_data(
+    shared_store: Store, raw: redis.Redis
+) -> None:
+    shared_store.call("stream::set", {**ITEM, "data": 1})  # remembered: the next write is one trip
+    raw.delete("stream:chat:room")
+    raw.set("stream:chat:room", b"a string")
+    with pytest.raises(StoreCallError) as raised:
+        shared_store.call("stream::update", {**ITEM, "ops": []})
+    assert raised.value.code == "STORE_BAD_DATA"
+    assert "'stream:chat:room'" in raised.value.message
+
+
 def test_bad_stored_data_over_the_cli_and_http(redis_server: RedisServer, raw: redis.Redis) -> None:
     redis_server.flush()
     raw.hset("stream:chat:room", "m1", b"{oops")

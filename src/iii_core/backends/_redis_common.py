@@ -127,7 +127,7 @@ def glob_escape(text: str) -> str:
 
 
 def redis_error(exc: Exception, key: str | None = None) -> StoreCallError:
-    if isinstance(exc, redis.ResponseError) and str(exc).startswith("WRONGTYPE"):
+    if isinstance(exc, redis.ResponseError) and "WRONGTYPE" in str(exc):  # also inside a script
         return StoreCallError(
             STORE_BAD_DATA, f"the Redis key {key!r} is not a hash (written by another tool?)"
         )

@@ -179,7 +179,7 @@ _T = TypeVar("_T")
 
 def run_flow(flow: Generator[StorageOp, Any, _T], storage: Storage) -> _T:
     """Run ``flow`` to its end over a synchronous driver and return its result. An exception
-    raised by the driver or the flow propagates (the flow is closed)."""
+    raised by the driver or the flow propagates (a flow holds no resource to release)."""
     try:
         op = next(flow)
         while True:
@@ -187,8 +187,6 @@ def run_flow(flow: Generator[StorageOp, Any, _T], storage: Storage) -> _T:
     except StopIteration as done:
         result: _T = done.value
         return result
-    finally:
-        flow.close()
 
 
 async def run_flow_async(flow: Generator[StorageOp, Any, _T], storage: AsyncStorage) -> _T:
@@ -200,5 +198,3 @@ async def run_flow_async(flow: Generator[StorageOp, Any, _T], storage: AsyncStor
     except StopIteration as done:
         result: _T = done.value
         return result
-    finally:
-        flow.close()
