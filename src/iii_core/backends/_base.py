@@ -6,8 +6,9 @@ Rules: a binding. How a call runs is the core's flow (:func:`iii_core.store.call
 store only decodes the call, holds the item's in-process lock (writers of one item take turns,
 so they do not fail each other's compare-and-sets), reads the clock and drives the flow over
 its driver with :func:`~iii_core.store.run_flow` or :func:`~iii_core.store.run_flow_async`.
-Copies happen at the boundary only (:mod:`iii_core.backends._boundary`): two per ``call``
-(payload in, result out), none for ``call_json``.
+Copies happen at the boundary only (:mod:`iii_core.backends._boundary`): per ``call``, the
+payload in and, when the store's results share its values (``shares_values``: the memory
+store), the result out; none for ``call_json``.
 
 ``store.as_async()`` is the store as an :class:`AsyncStore`: an ``AsyncStore`` itself, or for a
 synchronous store a face that runs each call on the event loop when the store never blocks
