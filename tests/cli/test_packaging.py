@@ -165,8 +165,11 @@ def test_extras_hint_table_agrees_with_pyproject() -> None:
         assert wanted <= provided, (extra, wanted - provided)
 
 
-def test_without_extras_the_core_commands_work(core_only: Environment) -> None:
+def test_without_extras_the_core_commands_and_the_demo_work(core_only: Environment) -> None:
     _assert_core_commands(core_only)
+    demo = core_only.run("python", str(ROOT / "examples" / "demo.py"))
+    assert (demo.returncode, demo.stderr) == (0, "")
+    assert "stream::set" in demo.stdout
 
 
 @pytest.mark.parametrize(
