@@ -76,9 +76,11 @@ def _clean_environment() -> dict[str, str]:
 
 
 def _install(path: Path, requirement: str) -> Environment:
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120
-    )
+    """``pip install requirement`` into the virtual environment at ``path`` (made if new)."""
+    if not path.exists():
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(path)], check=True, timeout=120
+        )
     # The test environment's pip installs into the new one: its cache, its version (>= 25.1).
     done = subprocess.run(
         [
@@ -204,6 +206,22 @@ def test_without_an_extra_the_import_names_it(
     done = core_only.run("python", "-c", statement)
     assert done.returncode == 1
     assert f"pip install 'iii-core[{extra}]'" in done.stderr.splitlines()[-1]
+
+
+def test_following_the_hint_installs_the_extra(
+    distributions: Distributions, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    environment = _install(tmp_path / "venv", str(distributions.wheel))
+    refused = environment.run("iii-core", "call", "--redis", redis_server.url, stdin=SET_LINE)
+    assert refused.returncode == EXIT_FAILED
+    command = refused.stderr.strip().partition(": ")[2]
+    assert command == "pip install 'iii-core[redis]'"
+    requirement = command.split("'")[1]
+    _install(environment.path, requirement)  # the same environment: pip keeps iii-core
+    redis_server.flush()
+    called = environment.run("iii-core", "call", "--redis", redis_server.url, stdin=SET_LINE)
+    assert (called.returncode, called.stderr) == (EXIT_OK, "")
+    assert json.loads(called.stdout) == {"result": {"old_value": None, "new_value": {"n": 1}}}
 
 
 def test_with_every_extra_apply_call_and_redis_work(

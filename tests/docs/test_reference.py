@@ -86,3 +86,41 @@ def test_every_link_on_the_page_resolves() -> None:
 
 def test_readme_links_the_reference() -> None:
     assert "(docs/reference.md)" in (ROOT / "README.md").read_text()
+
+
+def _readme_shell_examples() -> list[tuple[str, list[str]]]:
+    """``(command, expected output lines)`` for each ``$ iii-core apply|call`` line of the
+    README's code blocks (``serve`` would start a server: the packaging tests cover it)."""
+    examples: list[tuple[str, list[str]]] = []
+    in_block = False
+    current: list[str] | None = None
+    for line in (ROOT / "README.md").read_text().splitlines():
+        if line.startswith("```"):
+            in_block, current = not in_block, None
+        elif in_block and line.startswith("$ "):
+            current = []
+            if re.match(r"\$ iii-core (apply|call)\b", line):
+                examples.append((line[2:], current))
+        elif in_block and current is not None:
+            current.append(line)
+    return examples
+
+
+def test_readme_command_line_examples_print_what_they_say(tmp_path: Path) -> None:
+    examples = _readme_shell_examples()
+    assert len(examples) >= 2
+    launcher = tmp_path / "iii-core"
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m iii_core.cli "$@"\n')
+    launcher.chmod(0o755)
+    for command, expected in examples:
+        done = subprocess.run(
+            ["sh", "-c", command],
+            cwd=tmp_path,
+            env={"PATH": f"{tmp_path}:/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        assert (done.stdout + done.stderr).splitlines() == expected, command
