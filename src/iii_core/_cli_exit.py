@@ -1,6 +1,9 @@
 """How an ``iii-core`` command ends: its exit status, and one line on stderr when it fails.
 
-Rules: a binding helper shared by :mod:`iii_core.cli` and :mod:`iii_core.server` (``serve``).
+Rules: a binding helper shared by :mod:`iii_core.cli` and :mod:`iii_core.server` (``serve``):
+:func:`report` writes the line, :class:`CommandError` carries it to the command's top level,
+:class:`OneLineArgumentParser` makes usage errors one line, :func:`data_file_problem` says why
+a ``--data`` file cannot be opened in terms of the path the user typed.
 A failure the user can act on is one line, ``iii-core <command>: <what is wrong>``, never a
 traceback; its exit status is one of the documented few below (``iii-core --help`` lists them):
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import IO, Final, NoReturn
 
 __all__ = [
@@ -27,6 +31,7 @@ __all__ = [
     "EXIT_USAGE",
     "CommandError",
     "OneLineArgumentParser",
+    "data_file_problem",
     "one_line",
     "report",
 ]
@@ -48,6 +53,23 @@ def report(line: str, status: int, stream: IO[str] | None = None) -> int:
     out.write(one_line(line) + "\n")
     out.flush()
     return status
+
+
+def data_file_problem(path: str, exc: OSError) -> str:
+    """Why the data file the user named (``--data``) cannot be opened, in terms of that path:
+    the store may have failed on a file of its own beside it, such as a compaction file, which
+    the user never typed."""
+    target = Path(path)
+    parent = target.parent
+    if target.is_dir():
+        return "it is a directory; give the path of a file (created if missing)"
+    if not parent.exists():
+        return f"the directory {str(parent)!r} does not exist"
+    if not parent.is_dir():
+        return f"{str(parent)!r} is not a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied: the file must be readable and writable, its directory writable"
+    return exc.strerror or str(exc)
 
 
 class CommandError(Exception):

@@ -21,7 +21,6 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
-from pathlib import Path
 from typing import IO, Any
 
 import msgspec
@@ -33,6 +32,7 @@ from iii_core._cli_exit import (
     EXIT_USAGE,
     CommandError,
     OneLineArgumentParser,
+    data_file_problem,
     report,
 )
 from iii_core._extras import MissingExtra, require_extra
@@ -180,22 +180,6 @@ def answer_lines(lines: Iterable[bytes], out: IO[bytes], answer: Callable[[bytes
     return count
 
 
-def _data_file_problem(path: str, exc: OSError) -> str:
-    """Why the data file the user named cannot be used, in terms of that path (the store may
-    have failed on a file of its own beside it, such as a compaction file)."""
-    target = Path(path)
-    parent = target.parent
-    if target.is_dir():
-        return "it is a directory; give the path of a file (created if missing)"
-    if not parent.exists():
-        return f"the directory {str(parent)!r} does not exist"
-    if not parent.is_dir():
-        return f"{str(parent)!r} is not a directory"
-    if isinstance(exc, PermissionError):
-        return "permission denied: the file must be readable and writable, its directory writable"
-    return exc.strerror or str(exc)
-
-
 def _open_store(command: str, args: argparse.Namespace) -> Store:
     """The store ``call`` uses; :class:`CommandError` when it cannot be opened."""
     if args.redis is not None:
@@ -212,7 +196,7 @@ def _open_store(command: str, args: argparse.Namespace) -> Store:
     try:
         return MemoryStore(args.data)
     except OSError as exc:
-        problem = _data_file_problem(args.data, exc)
+        problem = data_file_problem(args.data, exc)
         raise CommandError(
             f"iii-core {command}: cannot open --data {args.data!r}: {problem}"
         ) from None
