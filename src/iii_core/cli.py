@@ -200,9 +200,15 @@ def _open_store(command: str, args: argparse.Namespace) -> Store:
         raise CommandError(
             f"iii-core {command}: cannot open --data {args.data!r}: {problem}"
         ) from None
-    except (StoreCallError, ValueError) as exc:
-        # A data file held by another process, or one that is not a store log.
+    except StoreCallError as exc:  # e.g. a data file held by another process
         raise CommandError(f"iii-core {command}: cannot open --data {args.data!r}: {exc}") from None
+    except Exception as exc:
+        # Replaying a file that is not a store log can fail in any way the file's content
+        # leads the replay to; the user needs to know which file and that it is not a log.
+        raise CommandError(
+            f"iii-core {command}: cannot open --data {args.data!r}: it is not a store log "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _run_apply(args: argparse.Namespace) -> int:

@@ -48,6 +48,18 @@ def test_corrupt_data_file_is_reported_and_left_as_it_was(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
+    "content",
+    [b'{"name": "package.json", "version": 1}\n', b"[1]\n[2, 3]\n", b'["k"]\n', b"\x00\xff\n\n"],
+)
+def test_a_file_that_is_not_a_store_log(tmp_path: Path, content: bytes) -> None:
+    data = tmp_path / "other.json"
+    data.write_bytes(content)
+    run = iii_core("call", "--data", str(data), stdin=GET)
+    assert_one_line_failure(run, EXIT_FAILED, str(data))
+    assert data.read_bytes() == content
+
+
+@pytest.mark.parametrize(
     ("file_mode", "dir_mode"),
     [(0o000, 0o755), (0o644, 0o555)],
     ids=["file-unreadable", "directory-read-only"],
