@@ -179,6 +179,7 @@ FUNCTIONS = (
     ),
 )
 
+# Every code `iii-core serve` maps to a status needs a line here (the script stops otherwise).
 ERROR_MEANINGS = {
     "invalid_json": "The line (`iii-core call`) or the body (`POST /call`) is not JSON.",
     "deserialization_error": "The payload does not fit the function's input type; the "
@@ -381,6 +382,9 @@ def _intro(schemas: dict[str, dict[str, Any]]) -> Iterator[str]:
     yield ""
     yield "| code | HTTP status | when |"
     yield "|---|---|---|"
+    undescribed = sorted(set(_STATUS_BY_CODE) - set(ERROR_MEANINGS))
+    if undescribed:
+        raise SystemExit(f"codegen/reference.py: ERROR_MEANINGS lacks {', '.join(undescribed)}")
     for code, meaning in ERROR_MEANINGS.items():
         yield f"| `{code}` | {_status(code)} | {meaning} |"
     yield f"| any other | {UNKNOWN_CODE_STATUS} | An error of the store itself. |"
