@@ -499,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     current = args.target.read_text(encoding="utf-8") if args.target.exists() else ""
     if current == page:
+        print(f"reference: {args.target} matches the schemas and the store")
         return 0
     diff = difflib.unified_diff(
         current.splitlines(keepends=True),
