@@ -106,7 +106,7 @@ or, when the call fails (nothing is changed), with processing continuing on the 
   {"error": {"code": "deserialization_error" | "invalid_json" | "function_not_found" | ...,
              "message": "..."}}
 An unknown function id is such a line ("function_not_found"), not a failure of the command.
-Every function, its payload, result and errors: docs/reference.md.
+Every function, its payload, result and errors: docs/reference.md in the source repository.
 
 The store is in memory (default), durable with --data FILE (an append-only log replayed on
 start; FILE is created if missing, its directory must exist), or shared on Redis with
@@ -150,6 +150,21 @@ Exit status:
        an address in use, a missing extra; one line on stderr says why
   2    the command line is wrong (unknown option, malformed URL or port); one line on stderr
   130  interrupted by Ctrl-C while reading input
+"""
+
+
+_OVERVIEW = """\
+The iii engine's update ops and stream/state store over JSON lines, and its live stream
+subscriptions over WebSocket. 'iii-core COMMAND --help' documents each command, with examples;
+docs/reference.md in the source repository documents every function of the store.
+"""
+
+_OVERVIEW_EXAMPLE = """\
+Example:
+  $ echo '{"old": {"n": 1}, "ops": [{"type": "increment", "path": "n", "by": 2}]}' \\
+      | iii-core apply
+  {"new_value":{"n":3},"errors":[]}
+
 """
 
 
@@ -270,16 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = OneLineArgumentParser(
         prog="iii-core",
-        description=(
-            "iii-core command line: the iii engine's update ops and stream/state store over JSON "
-            "lines, and its live stream subscriptions over WebSocket. "
-            "'iii-core COMMAND --help' documents each command, with examples."
-        ),
-        epilog=(
-            'Example:\n  $ echo \'{"old": {"n": 1}, "ops": [{"type": "increment", '
-            '"path": "n", "by": 2}]}\' | iii-core apply\n'
-            '  {"new_value":{"n":3},"errors":[]}\n\n' + _EXIT_STATUSES
-        ),
+        description=_OVERVIEW,
+        epilog=_OVERVIEW_EXAMPLE + _EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"iii-core {__version__}")

@@ -71,10 +71,10 @@ def _examples(help_text: str) -> list[tuple[str, list[str]]]:
     return examples
 
 
-@pytest.mark.parametrize("command", ["apply", "call"])
-def test_help_examples_print_what_they_say(command: str, tmp_path: Path) -> None:
-    # The examples run in one shell session each, in order, as a user would paste them.
-    help_text = run_iii_core(command, "--help").stdout
+@pytest.mark.parametrize("command", [(), ("apply",), ("call",)], ids=["top", "apply", "call"])
+def test_help_examples_print_what_they_say(command: tuple[str, ...], tmp_path: Path) -> None:
+    # The examples run in order in one directory, as a user would paste them.
+    help_text = run_iii_core(*command, "--help").stdout
     examples = _examples(help_text)
     assert examples
     bin_dir = tmp_path / "bin"
