@@ -137,7 +137,8 @@ where the writes of every process reach every subscriber. A client whose unsent 
 
 Example:
   $ iii-core serve --port 3112 --data store.log &
-  $ curl -s -d '{"stream_name": "chat", "group_id": "room", "item_id": "m1", "data": {"n": 1}}' \\
+  $ curl -s -H 'Content-Type: application/json' \\
+      -d '{"stream_name": "chat", "group_id": "room", "item_id": "m1", "data": {"n": 1}}' \\
       http://127.0.0.1:3112/call/stream::set
   {"result":{"old_value":null,"new_value":{"n":1}}}
 """
