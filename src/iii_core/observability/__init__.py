@@ -34,7 +34,7 @@ from iii_core.observability._settings import OtelConfigError
 if TYPE_CHECKING:
     from iii_core.observability._baggage_processor import BaggageSpanProcessor
     from iii_core.observability._http_client import execute_traced_request
-    from iii_core.observability._pipeline import flush_otel, init_otel, shutdown_otel
+    from iii_core.observability._lifecycle import flush_otel, init_otel, shutdown_otel
     from iii_core.observability._propagation import (
         extract_baggage,
         extract_traceparent,
@@ -86,9 +86,9 @@ __all__ = [
 _NEEDS_OTEL = {
     "BaggageSpanProcessor": "_baggage_processor",
     "execute_traced_request": "_http_client",
-    "flush_otel": "_pipeline",
-    "init_otel": "_pipeline",
-    "shutdown_otel": "_pipeline",
+    "flush_otel": "_lifecycle",
+    "init_otel": "_lifecycle",
+    "shutdown_otel": "_lifecycle",
     "extract_baggage": "_propagation",
     "extract_traceparent": "_propagation",
     "inject_baggage": "_propagation",
