@@ -92,11 +92,8 @@ class Logger:
     def _emit(self, level: str, message: str, data: Any) -> None:
         pipeline = RUNTIME.running()
         if pipeline is not None and pipeline.logger is not None:
-            from iii_core.observability._log_record import emit_record
-
             try:
-                emit_record(
-                    pipeline.logger,
+                pipeline.emit_log(
                     level,
                     message,
                     data,

@@ -43,6 +43,7 @@ from iii_core.observability._engine_exporters import (
     EngineMetricExporter,
     EngineSpanExporter,
 )
+from iii_core.observability._log_record import emit_record
 from iii_core.observability._settings import OtelSettings
 from iii_core.observability._urllib import traced_open
 
@@ -73,6 +74,29 @@ class Pipeline:
         """The tracer, meter and logger providers this pipeline has."""
         providers = (self.tracer_provider, self.meter_provider, self.logger_provider)
         return [provider for provider in providers if provider is not None]
+
+    def emit_log(
+        self,
+        level: str,
+        message: str,
+        data: Any,
+        *,
+        service_name: str,
+        trace_id: str | None,
+        span_id: str | None,
+    ) -> None:
+        """One ``Logger`` call as a log record (``_log_record``); needs ``logger``."""
+        if self.logger is None:
+            raise RuntimeError("this pipeline exports no logs")
+        emit_record(
+            self.logger,
+            level,
+            message,
+            data,
+            service_name=service_name,
+            trace_id=trace_id,
+            span_id=span_id,
+        )
 
     def offer_as_globals(self) -> None:
         """Offer the providers as OpenTelemetry's globals (which keep the first one set)."""
