@@ -16,11 +16,14 @@ from iii_core import decode
 from iii_core.worker_connection_manager import (
     DEFAULT_NAMESPACE,
     AuthResult,
+    blank_namespace_denial,
     declared_namespace_denial,
+    effective_namespace,
     grant_matches,
     is_reserved_function_id,
     parse_expose_functions,
     resolve_access,
+    trigger_target_denial,
     wildcard_match,
 )
 from tests.jsonvalues import snapshot
@@ -170,3 +173,57 @@ def test_engine_ids_are_reserved_outside_default() -> None:
     assert is_reserved_function_id("engine::mine", "orders")
     assert not is_reserved_function_id("engine::mine", DEFAULT_NAMESPACE)
     assert not is_reserved_function_id("svc::engine::x", "orders")
+
+
+def test_trigger_target_is_gated_in_its_namespace() -> None:
+    """engine/mod.rs RegisterTrigger: the target (after the prefix) is checked as a call in the
+    registration's namespace, ``default`` when it names none."""
+    auth = AuthResult(namespaces={"orders": ["svc::*"]}, allowed_functions=["svc::get"])
+    expose = parse_expose_functions(['match("api::*")'])
+
+    def denial(function_id: str, namespace: str | None) -> str | None:
+        return trigger_target_denial(
+            auth, function_id, namespace=namespace, expose_functions=expose, function_metadata=None
+        )
+
+    assert denial("svc::x", "orders") is None
+    assert denial("svc::get", None) is None
+    assert denial("api::a", None) is None
+    assert denial("svc::x", None) == "function 'svc::x' not allowed in namespace 'default'"
+    assert denial("api::a", "orders") == "function 'api::a' not allowed in namespace 'orders'"
+
+
+@given(st.one_of(auth_results(), scoped_auth_results()), function_ids, expose_lists, namespaces)
+@settings(max_examples=200, deadline=None)
+def test_trigger_target_denial_is_resolve_access(
+    auth: AuthResult, function_id: str, expose: Any, namespace: str
+) -> None:
+    allowed = resolve_access(
+        auth, function_id, namespace=namespace, expose_functions=expose, function_metadata=None
+    ).allowed
+    denial = trigger_target_denial(
+        auth, function_id, namespace=namespace, expose_functions=expose, function_metadata=None
+    )
+    assert (denial is None) is allowed
+
+
+@pytest.mark.parametrize(
+    ("namespace", "denied"),
+    [
+        (None, False),
+        ("orders", False),
+        ("", True),
+        (" \t", True),
+        ("\u3000", True),
+        ("\x1f", False),
+    ],
+)
+def test_blank_namespaces_are_refused(namespace: str | None, denied: bool) -> None:
+    message = blank_namespace_denial("trigger_namespace", namespace)
+    assert (message is not None) is denied
+    if denied:
+        assert message == (
+            "`trigger_namespace` is empty: it was named and left blank. Give it a name, or omit "
+            "it to use `default`."
+        )
+    assert effective_namespace(namespace) == ("default" if namespace is None else namespace)

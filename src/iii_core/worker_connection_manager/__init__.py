@@ -27,6 +27,7 @@ from iii_core.worker_connection_manager._access import (
     AccessReason,
     Decision,
     resolve_access,
+    trigger_target_denial,
 )
 from iii_core.worker_connection_manager._filters import (
     FunctionFilter,
@@ -44,7 +45,9 @@ from iii_core.worker_connection_manager._hooks import (
 )
 from iii_core.worker_connection_manager._namespaces import (
     DEFAULT_NAMESPACE,
+    blank_namespace_denial,
     declared_namespace_denial,
+    effective_namespace,
     grant_matches,
     is_reserved_function_id,
 )
@@ -76,12 +79,15 @@ __all__ = [
     "apply_function_registration_result",
     "apply_trigger_registration_result",
     "apply_trigger_type_registration_result",
+    "blank_namespace_denial",
     "declared_namespace_denial",
+    "effective_namespace",
     "grant_matches",
     "is_reserved_function_id",
     "parse_expose_functions",
     "parse_function_filter",
     "resolve_access",
     "strip_registration_prefix",
+    "trigger_target_denial",
     "wildcard_match",
 ]

@@ -29,7 +29,13 @@ from iii_core._generated.worker_connection_manager import AuthResult
 from iii_core.worker_connection_manager._filters import FunctionFilter
 from iii_core.worker_connection_manager._namespaces import DEFAULT_NAMESPACE, grant_matches
 
-__all__ = ["INFRASTRUCTURE_FUNCTIONS", "AccessReason", "Decision", "resolve_access"]
+__all__ = [
+    "INFRASTRUCTURE_FUNCTIONS",
+    "AccessReason",
+    "Decision",
+    "resolve_access",
+    "trigger_target_denial",
+]
 
 INFRASTRUCTURE_FUNCTIONS: Final[tuple[str, ...]] = (
     "engine::channels::create",
@@ -101,3 +107,27 @@ def resolve_access(
         if expose.matches(function_id, function_metadata, namespace):
             return Decision(allowed=True, reason="exposed", filter=expose)
     return Decision(allowed=False, reason="not_exposed")
+
+
+def trigger_target_denial(
+    auth_result: AuthResult,
+    function_id: str,
+    *,
+    namespace: str | None,
+    expose_functions: Sequence[FunctionFilter] | None,
+    function_metadata: Any,
+) -> str | None:
+    """The engine's ``FORBIDDEN`` message when a session may not register a trigger whose
+    target is ``function_id`` (after the registration prefix) in ``namespace`` (the
+    registration's; None: ``default``), else None. The target is gated as a call would be."""
+    target = DEFAULT_NAMESPACE if namespace is None else namespace
+    decision = resolve_access(
+        auth_result,
+        function_id,
+        namespace=target,
+        expose_functions=expose_functions,
+        function_metadata=function_metadata,
+    )
+    if decision.allowed:
+        return None
+    return f"function '{function_id}' not allowed in namespace '{target}'"

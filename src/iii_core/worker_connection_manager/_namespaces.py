@@ -10,6 +10,8 @@ Rules (the engine's ``rbac_config.rs`` / ``engine/mod.rs`` at iii bacffa0d):
   ``engine::workers::register``. Otherwise the declared namespace (``default`` when absent)
   must be one of its keys; the refusal is a ``FORBIDDEN`` error whose message lists the
   permitted namespaces, sorted.
+- A namespace named and left blank (empty or Rust-trimmed empty) on a registration is refused
+  with ``INVALID_NAMESPACE``; an absent one means ``default``.
 - A worker-registered ``engine::*`` id is reserved outside ``default``.
 Inputs are never mutated. Pure, no I/O.
 """
@@ -26,7 +28,9 @@ from iii_core.worker_connection_manager._wildcard import wildcard_match
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "blank_namespace_denial",
     "declared_namespace_denial",
+    "effective_namespace",
     "grant_matches",
     "is_reserved_function_id",
     "unwrap_match",
@@ -66,6 +70,22 @@ def declared_namespace_denial(auth_result: AuthResult, declared: str | None) -> 
         return None
     permitted = ", ".join(sorted(namespaces))
     return f"namespace '{namespace}' not allowed for this session (permitted: {permitted})"
+
+
+def effective_namespace(namespace: str | None) -> str:
+    """The namespace a message that names ``namespace`` (None: none) is handled in."""
+    return DEFAULT_NAMESPACE if namespace is None else namespace
+
+
+def blank_namespace_denial(field: str, namespace: str | None) -> str | None:
+    """The engine's ``INVALID_NAMESPACE`` message when ``field`` (``namespace`` or
+    ``trigger_namespace`` of a trigger registration) is named and blank, else None."""
+    if namespace is None or rust_trim(namespace):
+        return None
+    return (
+        f"`{field}` is empty: it was named and left blank. Give it a name, or omit it to use "
+        f"`{DEFAULT_NAMESPACE}`."
+    )
 
 
 def is_reserved_function_id(function_id: str, namespace: str) -> bool:
