@@ -1,8 +1,11 @@
 """The iii helper module ``observability``: payload redaction, trace propagation, spans, logs.
 
 Rules:
-- Names, signatures and behaviour are those of ``iii_helpers.observability`` 0.20.0; the
-  deliberate differences are listed in the README.
+- Names, signatures and behaviour are those of ``iii_helpers.observability`` 0.20.0, with
+  what later versions add (``OtelConfig.engine_ws_headers``, ``BaggageSpanProcessor`` copying
+  every entry with ``allowlist=None``); the deliberate differences are listed in
+  ``docs/observability.md``. What ``init_otel`` does to the process is owned by one object,
+  ``_runtime.RUNTIME``.
 - ``OtelConfig`` and ``ReconnectionConfig`` are the generated wire types
   (``schema/observability.json``); the reconnection formula is ``reconnection_delay_ms`` /
   ``reconnection_should_retry``.
