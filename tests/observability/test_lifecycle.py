@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
+import urllib.request
 from functools import partial
 from typing import Any
 
@@ -157,3 +159,35 @@ def test_shutdown_runs_at_exit(engine: EngineServer) -> None:
 def test_the_exit_hook_is_registered_once(no_engine_url: str) -> None:
     init_otel(OtelConfig(engine_ws_url=no_engine_url))
     assert RUNTIME.exit_hook_registered
+
+
+def test_concurrent_init_and_shutdown_leave_one_consistent_state(no_engine_url: str) -> None:
+    """The runtime's lock: racing init_otel/shutdown_otel calls never run two pipelines, never
+    wrap urllib twice, and always leave urllib restored once stopped."""
+    original = urllib.request.OpenerDirector.open
+    barrier = threading.Barrier(8)
+    seen: list[object] = []
+
+    def race(index: int) -> None:
+        barrier.wait(10)
+        if index % 2:
+            init_otel(OtelConfig(engine_ws_url=no_engine_url))
+            seen.append(RUNTIME.running())
+        else:
+            shutdown_otel()
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    pipeline = RUNTIME.running()
+    assert (urllib.request.OpenerDirector.open is not original) is (pipeline is not None)
+    assert RUNTIME.urllib_patched is (pipeline is not None)
+    shutdown_otel()
+    assert urllib.request.OpenerDirector.open is original
+    assert RUNTIME.running() is None and not RUNTIME.urllib_patched
+    init_otel(OtelConfig(engine_ws_url=no_engine_url))
+    patched = urllib.request.OpenerDirector.open
+    init_otel(OtelConfig(engine_ws_url=no_engine_url))
+    assert urllib.request.OpenerDirector.open is patched  # a second init wraps nothing

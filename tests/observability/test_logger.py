@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
@@ -158,3 +161,44 @@ def test_logs_disabled_falls_back_to_stdlib(
     Logger(service_name="svc").info("still here")
     mine = [r.getMessage() for r in caplog.records if r.name == "iii.logger"]
     assert mine == ["[svc] still here"]
+
+
+json_data = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text()),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_data)
+def test_fallback_data_equals_its_reference_form(data: Any) -> None:
+    """Compact sorted JSON of ``data``; ``data`` itself is left as it was."""
+    before = json.dumps(data)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    logger = logging.getLogger("iii.logger")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        Logger(service_name="s").info("m", data)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    suffix = (
+        ""
+        if data is None
+        else " " + json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
+    assert records[0].getMessage() == "[s] m" + suffix
+    assert json.dumps(data) == before
+    if data is not None:
+        assert json.loads(records[0].getMessage()[len("[s] m ") :]) == data
