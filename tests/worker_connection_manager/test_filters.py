@@ -275,3 +275,47 @@ def test_match_strings_round_trip(raw: list[str]) -> None:
     assert [f'match("{f.pattern}")' for f in filters if isinstance(f, MatchFilter)] == [
         f'match("{r[7:-2]}")' for r in raw
     ]
+
+
+filter_maps = st.dictionaries(
+    st.sampled_from(["match", "metadata", "namespace", "other"]),
+    st.one_of(
+        st.sampled_from(["api::*", "orders", "", 'match("x*")']),
+        st.dictionaries(st.sampled_from(["public", "tier"]), st.one_of(st.booleans(), st.just('match("f*")')), max_size=2),
+        st.integers(0, 1),
+        st.none(),
+    ),
+    max_size=3,
+)  # fmt: skip
+
+
+@given(filter_maps)
+@settings(max_examples=400, deadline=None)
+def test_map_form_equals_a_reference_model(raw: dict[str, Any]) -> None:
+    """The engine's visitor: unknown keys refuse; ``match`` and ``namespace`` are strings;
+    ``metadata`` a map; exactly one of a pattern and (non-empty) conditions."""
+    before = snapshot(raw)
+    try:
+        parsed: Any = parse_function_filter(raw)
+    except InvalidFunctionFilter:
+        parsed = None
+    assert snapshot(raw) == before
+
+    def expected() -> Any:
+        if any(key not in ("match", "metadata", "namespace") for key in raw):
+            return None
+        if any(type(raw[k]) is not str for k in ("match", "namespace") if k in raw):
+            return None
+        if "metadata" in raw and type(raw["metadata"]) is not dict:
+            return None
+        conditions = {
+            k: Wildcard(v[7:-2]) if isinstance(v, str) and v.startswith('match("') else v
+            for k, v in raw.get("metadata", {}).items()
+        }
+        if ("match" in raw) == bool(conditions):
+            return None
+        if "match" in raw:
+            return MatchFilter(raw["match"], raw.get("namespace"))
+        return MetadataFilter(conditions, raw.get("namespace"))
+
+    assert parsed == expected()
