@@ -37,11 +37,11 @@ from iii_core._cli_exit import (
 )
 from iii_core._extras import MissingExtra, require_extra
 from iii_core.backends import MemoryStore, Store
+from iii_core.errors import ErrorCode
 from iii_core.store import StoreCallError
 from iii_core.update import (
     MISSING,
     InvalidOps,
-    InvalidUpdateJSON,
     apply_update_ops,
 )
 
@@ -79,19 +79,21 @@ def _answer(line: bytes) -> bytes:
     try:
         request: Any = _decoder.decode(line)
     except (msgspec.DecodeError, RecursionError) as exc:
-        return _error_line(InvalidUpdateJSON.code, f"line is not valid JSON: {exc}")
+        return _error_line(ErrorCode.INVALID_JSON, f"line is not valid JSON: {exc}")
     if type(request) is not dict:
-        return _error_line("invalid_ops", "a request must be a JSON object with an 'ops' list")
+        return _error_line(
+            ErrorCode.INVALID_OPS, "a request must be a JSON object with an 'ops' list"
+        )
     if "ops" not in request:
-        return _error_line("invalid_ops", "missing field `ops`")
+        return _error_line(ErrorCode.INVALID_OPS, "missing field `ops`")
     try:
         new_value, errors = apply_update_ops(request.get("old", MISSING), request["ops"])
     except InvalidOps as exc:
-        return _error_line("invalid_ops", str(exc))
+        return _error_line(ErrorCode.INVALID_OPS, exc.message)
     try:
         return _encoder.encode({"new_value": new_value, "errors": errors})
     except RecursionError:
-        return _error_line("invalid_ops", "the new value is nested too deeply to encode")
+        return _error_line(ErrorCode.INVALID_OPS, "the new value is nested too deeply to encode")
 
 
 _CALL_HELP = """\
@@ -173,10 +175,10 @@ def _call_answer(store: Store, line: bytes) -> bytes:
     try:
         request: Any = _decoder.decode(line)
     except (msgspec.DecodeError, RecursionError) as exc:
-        return _error_line(InvalidUpdateJSON.code, f"line is not valid JSON: {exc}")
+        return _error_line(ErrorCode.INVALID_JSON, f"line is not valid JSON: {exc}")
     if type(request) is not dict or type(request.get("function_id")) is not str:
         return _error_line(
-            "deserialization_error",
+            ErrorCode.DESERIALIZATION_ERROR,
             "a call must be a JSON object with a string 'function_id' and a 'payload'",
         )
     try:

@@ -108,7 +108,7 @@ def test_any_payload_decodes_or_fails_as_the_engine(function_id: str, payload: A
     except StoreCallError as error:
         assert error.code == "deserialization_error"
         assert error.message.startswith(prefix)
-        assert str(error) == error.message
+        assert str(error) == f"{error.message} [{error.code}]"
         reason: str | None = error.message[len(prefix) :]
     else:
         reason = None

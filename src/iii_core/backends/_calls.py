@@ -14,6 +14,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 
 import msgspec
 
+from iii_core.errors import ErrorCode
 from iii_core.store import (
     StoreCallError,
     Transition,
@@ -43,7 +44,7 @@ def owned_copy(value: Any, what: str) -> Any:
         return _decoder.decode(_encoder.encode(value))
     except (TypeError, msgspec.EncodeError, msgspec.DecodeError, RecursionError) as exc:
         raise StoreCallError(
-            "deserialization_error", f"{what} is not a JSON value: {exc}"
+            ErrorCode.DESERIALIZATION_ERROR, f"{what} is not a JSON value: {exc}"
         ) from None
 
 
@@ -74,7 +75,9 @@ def plan_read(function_id: str, request: Any) -> ReadPlan:
     if function_id in ("stream::get", "state::get"):
         location = item_location(request)
         if location is None:
-            raise StoreCallError("deserialization_error", "request addresses no stored item")
+            raise StoreCallError(
+                ErrorCode.DESERIALIZATION_ERROR, "request addresses no stored item"
+            )
         return ReadPlan("field", location[0], location[1], partial(read_item, request))
     if function_id in ("stream::list", "state::list"):
         return ReadPlan("values", list_hash_key(request), "", partial(read_list, request))

@@ -27,6 +27,7 @@ from iii_core._generated.state import StateChangeEvent
 from iii_core._generated.stream import StreamChangeEvent
 from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
 from iii_core.backends._redis_cas import CAS_SCRIPT, cas_arguments
+from iii_core.errors import ErrorCode
 from iii_core.store import StoreCallError, Transition
 from iii_core.update import MISSING
 
@@ -50,7 +51,7 @@ __all__ = [
 log = logging.getLogger("iii_core.backends.redis")
 
 DEFAULT_CHANNEL: Final = "iii-core:events"
-UNAVAILABLE: Final = "STORE_UNAVAILABLE"
+UNAVAILABLE: Final = ErrorCode.STORE_UNAVAILABLE
 _RECONNECT_SECONDS: Final = 0.2
 # Not JSON, so never mistaken for a change event by any reader of the channel.
 MARKER_PREFIX: Final = b"iii-core:sync:"

@@ -32,6 +32,7 @@ from msgspec import UNSET
 
 from iii_core._generated.observability import OtelConfig
 from iii_core._header_rules import is_header_name, is_visible_ascii
+from iii_core.errors import ErrorCode, IIICoreError
 
 __all__ = [
     "DEFAULT_ENGINE_URL",
@@ -48,8 +49,10 @@ _DISABLED = ("false", "0", "no", "off")
 _OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 
-class OtelConfigError(ValueError):
+class OtelConfigError(IIICoreError, ValueError):
     """An ``OtelConfig`` value that OpenTelemetry cannot run with."""
+
+    code = ErrorCode.INVALID_OTEL_CONFIG
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from iii_core._generated.stream import UpdateOpError
+from iii_core.errors import ErrorCode, IIICoreError
 from iii_core.update._apply import apply_decoded
 from iii_core.update._decode import decode_ops
 from iii_core.update._errors import DOC_URL, InvalidOps
@@ -36,10 +37,10 @@ __all__ = [
 _decoder = msgspec.json.Decoder()
 
 
-class InvalidUpdateJSON(ValueError):
+class InvalidUpdateJSON(IIICoreError, ValueError):
     """Bytes given to :func:`apply_update_ops_json` that are not a JSON document."""
 
-    code = "invalid_json"
+    code = ErrorCode.INVALID_JSON
 
 
 def apply_update_ops(old: Any, ops: Sequence[Any]) -> tuple[Any, list[UpdateOpError]]:

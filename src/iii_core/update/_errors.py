@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from iii_core._generated.stream import UpdateOpError
+from iii_core.errors import ErrorCode, IIICoreError
 
 __all__ = [
     "DOC_URL",
@@ -20,15 +21,16 @@ __all__ = [
 DOC_URL: Final = "https://iii.dev/docs/workers/iii-state#error-codes"
 
 
-class InvalidOps(ValueError):
+class InvalidOps(IIICoreError, ValueError):
     """A malformed op list: the engine rejects the whole call before applying any op.
 
     ``op_index`` is the index of the offending op (``None`` when ``ops`` itself is not a list),
     ``field`` the offending field (``None`` when the op as a whole is wrong), and ``reason`` the
-    serde-style reason. ``code`` is the engine's error code for such a call.
+    serde-style reason; ``message`` is ``reason`` prefixed by where it happened
+    (``ops[2].by: ...``). ``code`` is the engine's error code for such a call.
     """
 
-    code: Final = "deserialization_error"
+    code = ErrorCode.DESERIALIZATION_ERROR
 
     def __init__(self, op_index: int | None, field: str | None, reason: str) -> None:
         self.op_index = op_index
@@ -38,6 +40,9 @@ class InvalidOps(ValueError):
         if field is not None:
             where = f"{where}.{field}"
         super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self) -> tuple[type[InvalidOps], tuple[int | None, str | None, str]]:
+        return (type(self), (self.op_index, self.field, self.reason))
 
 
 def json_type_name(value: Any) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
+from iii_core.errors import ErrorCode, IIICoreError
 from iii_core.update._errors import json_type_name
 from iii_core.worker_connection_manager._json_equal import json_equal
 from iii_core.worker_connection_manager._namespaces import DEFAULT_NAMESPACE, unwrap_match
@@ -42,8 +43,10 @@ __all__ = [
 _EXPECTING: Final = "expected a match(\"pattern\") string or a map with 'metadata' key"
 
 
-class InvalidFunctionFilter(ValueError):
+class InvalidFunctionFilter(IIICoreError, ValueError):
     """An ``expose_functions`` entry the engine would refuse to load."""
+
+    code = ErrorCode.INVALID_FUNCTION_FILTER
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +172,7 @@ def parse_expose_functions(raw: Any) -> tuple[FunctionFilter, ...]:
         try:
             filters.append(parse_function_filter(entry))
         except InvalidFunctionFilter as error:
-            raise InvalidFunctionFilter(f"expose_functions[{index}]: {error}") from None
+            raise InvalidFunctionFilter(f"expose_functions[{index}]: {error.message}") from None
     return tuple(filters)
 
 
