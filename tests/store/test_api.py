@@ -96,6 +96,7 @@ ALLOWED_IMPORTS = (
     "iii_core._base",
     "iii_core._generated",
     "iii_core.errors",
+    "iii_core._serde",
     "iii_core.update",
     "iii_core.store",
 )

@@ -20,8 +20,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, overload
 
-from msgspec import UNSET
-
 from iii_core._generated.state import (
     StateDeleteInput,
     StateGetInput,
@@ -38,28 +36,11 @@ from iii_core._generated.stream import (
     StreamSendInput,
     StreamSetInput,
     StreamUpdateInput,
-    UpdateAppend,
-    UpdateDecrement,
-    UpdateIncrement,
-    UpdateMerge,
-    UpdateOp,
-    UpdateRemove,
-    UpdateSet,
 )
+from iii_core._serde import unexpected
 from iii_core.store._errors import DESERIALIZATION_ERROR, FUNCTION_NOT_FOUND, StoreCallError
 from iii_core.store._requests import Request, StreamListAllInput
-from iii_core.update import InvalidOps
-from iii_core.update._decode import (
-    APPEND,
-    DECREMENT,
-    INCREMENT,
-    MERGE,
-    REMOVE,
-    SET,
-    DecodedOp,
-    _unexpected,
-    decode_ops,
-)
+from iii_core.update import InvalidOps, decode_update_ops
 
 __all__ = ["decode_call"]
 
@@ -140,35 +121,17 @@ _SPECS: Final[dict[str, _Spec]] = {
 }
 
 
-def _op_struct(op: DecodedOp) -> UpdateOp:
-    kind, path, argument = op
-    if kind == SET:
-        return UpdateSet(path=path, value=argument)
-    if kind == MERGE:
-        return UpdateMerge(path=UNSET if path is None else path, value=argument)
-    if kind == APPEND:
-        return UpdateAppend(path=UNSET if path is None else path, value=argument)
-    if kind == INCREMENT:
-        return UpdateIncrement(path=path, by=argument)
-    if kind == DECREMENT:
-        return UpdateDecrement(path=path, by=argument)
-    if kind == REMOVE:
-        return UpdateRemove(path=path)
-    raise AssertionError(f"unknown op kind {kind}")  # pragma: no cover
-
-
 def _field(kind: int, value: Any) -> Any:
     if kind == _ANY:
         return value
     if kind == _OPS:
         try:
-            decoded = decode_ops(value)
+            return decode_update_ops(value).structs()
         except InvalidOps as exc:
             raise _Reject(exc.reason) from None
-        return [_op_struct(op) for op in decoded]
     if type(value) is str or (kind == _OPT_STR and value is None):
         return value
-    raise _Reject(f"invalid type: {_unexpected(value)}, expected a string")
+    raise _Reject(f"invalid type: {unexpected(value)}, expected a string")
 
 
 def _from_map(spec: _Spec, payload: Mapping[Any, Any]) -> dict[str, Any]:
@@ -250,7 +213,7 @@ def decode_call(function_id: str, payload: Any) -> Request:
         elif isinstance(payload, (list, tuple)):
             values = _from_seq(spec, payload)
         else:
-            raise _Reject(f"invalid type: {_unexpected(payload)}, expected struct {spec.rust_name}")
+            raise _Reject(f"invalid type: {unexpected(payload)}, expected struct {spec.rust_name}")
     except _Reject as exc:
         raise StoreCallError(
             DESERIALIZATION_ERROR,

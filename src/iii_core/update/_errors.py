@@ -1,4 +1,4 @@
-"""Error codes and exact messages of the iii engine's update ops, and the ``InvalidOps`` error.
+"""The engine's per-op error record and the ``InvalidOps`` error for a malformed op list.
 
 Rules: every message is the engine's Rust format string, byte for byte (the conformance vectors
 check them); nothing here performs I/O or holds state.
@@ -6,17 +6,12 @@ check them); nothing here performs I/O or holds state.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
 from iii_core._generated.stream import UpdateOpError
 from iii_core.errors import ErrorCode, IIICoreError
 
-__all__ = [
-    "DOC_URL",
-    "InvalidOps",
-    "json_type_name",
-    "op_error",
-]
+__all__ = ["DOC_URL", "InvalidOps", "op_error"]
 
 DOC_URL: Final = "https://iii.dev/docs/workers/iii-state#error-codes"
 
@@ -43,24 +38,6 @@ class InvalidOps(IIICoreError, ValueError):
 
     def __reduce__(self) -> tuple[type[InvalidOps], tuple[int | None, str | None, str]]:
         return (type(self), (self.op_index, self.field, self.reason))
-
-
-def json_type_name(value: Any) -> str:
-    """The engine's ``json_type_name``: the JSON type of a value, as used in messages."""
-    if value is None:
-        return "null"
-    kind = type(value)
-    if kind is dict:
-        return "object"
-    if kind is list:
-        return "array"
-    if kind is str:
-        return "string"
-    if kind is bool:
-        return "boolean"
-    if kind is int or kind is float:
-        return "number"
-    raise TypeError(f"not a JSON value: {kind.__name__}")
 
 
 def op_error(op_index: int, code: str, message: str) -> UpdateOpError:

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
+from iii_core._serde import json_type_name
 from iii_core.errors import ErrorCode, IIICoreError
-from iii_core.update._errors import json_type_name
 from iii_core.worker_connection_manager._json_equal import json_equal
 from iii_core.worker_connection_manager._namespaces import DEFAULT_NAMESPACE, unwrap_match
 from iii_core.worker_connection_manager._wildcard import wildcard_match
