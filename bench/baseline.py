@@ -1,23 +1,46 @@
-"""Import a second copy of ``iii_core`` from another checkout, beside the installed one.
+"""Import a second copy of ``iii_core`` from a past commit, beside the current one.
 
-Rules: the baseline's modules are imported under their own names while ``sys.modules`` holds
-no ``iii_core`` entry, then the current modules are put back; the baseline's functions keep
-their own module globals, so both versions run in one process, interleaved. Only for
-benchmarks: a baseline must not import lazily (the update engine does not).
+Rules: the commit's ``src`` is extracted with ``git archive`` into a temporary directory (the
+repository and its worktrees are not touched); its modules are imported while ``sys.modules``
+holds no ``iii_core`` entry, then the current modules are put back. The baseline's functions
+keep their own module globals, so both versions run in one process, interleaved. Only for
+benchmarks: a baseline module must not import lazily (the update engine does not).
 """
 
 from __future__ import annotations
 
 import importlib
+import io
+import subprocess
 import sys
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["import_baseline"]
+__all__ = ["baseline_module"]
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def import_baseline(source: Path, module: str) -> ModuleType:
-    """``module`` (e.g. ``iii_core.update``) imported from ``source`` (a ``src`` directory)."""
+@contextmanager
+def baseline_module(commit: str, module: str) -> Iterator[ModuleType]:
+    """``module`` (e.g. ``iii_core.update``) as it was at ``commit``."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "src"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tempfile.TemporaryDirectory(prefix=f"iii-core-{commit}-") as tmp:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        yield _import_beside(Path(tmp) / "src", module)
+
+
+def _import_beside(source: Path, module: str) -> ModuleType:
     current = {name: mod for name, mod in sys.modules.items() if _ours(name)}
     for name in current:
         del sys.modules[name]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any, get_args
 
 import pytest
 
 from iii_core import MISSING
+from iii_core._base import WireStruct
 from iii_core.stream import UpdateIncrement, UpdateMerge, UpdateOp, UpdateSet
 from iii_core.update import DecodedOps, InvalidOps, apply_update_ops, decode_update_ops
-from iii_core.update._table import OPS, VARIANTS
+from iii_core.update._table import OPS, VARIANTS, _op_kind
 
 
 def test_the_table_has_one_entry_per_generated_op_in_schema_order() -> None:
@@ -97,3 +100,36 @@ def test_python_ints_stay_exact_in_values() -> None:
     assert errors == []
     assert new["n"] == huge
     assert type(new["n"]) is int
+
+
+class UpdateDouble(WireStruct, kw_only=True, tag_field="type", tag="double"):
+    """A hypothetical op, as codegen would write it: the table needs only its module."""
+
+    path: str
+
+
+def test_a_new_op_needs_only_its_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ModuleNotFoundError, match=r"iii_core\.update\._ops\.double"):
+        _op_kind(UpdateDouble)
+
+    module = types.ModuleType("iii_core.update._ops.double")
+
+    def decode_wire(index: int, op: dict[str, Any]) -> tuple[Any, str, None]:
+        return (apply, op["path"], None)
+
+    def decode_struct(index: int, op: Any) -> tuple[Any, str, None]:
+        return (apply, op.path, None)
+
+    def apply(batch: Any, current: Any, index: int, path: str, _: None) -> Any:
+        return {**current, path: current[path] * 2}
+
+    module.__dict__.update(decode_wire=decode_wire, decode_struct=decode_struct, apply=apply)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    kind = _op_kind(UpdateDouble)
+    assert (kind.name, kind.struct, kind.apply, kind.argument_field) == (
+        "double",
+        UpdateDouble,
+        apply,
+        None,
+    )
+    assert kind.decode_wire(0, {"type": "double", "path": "n"}) == (apply, "n", None)
