@@ -25,6 +25,7 @@ from typing import IO, Any
 
 import msgspec
 
+from iii_core import _json
 from iii_core._cli_exit import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -53,6 +54,8 @@ Apply update ops, one request per line.
 Input, one JSON object per line on stdin:
   {"old": <any JSON value>, "ops": [<update op>, ...]}
 The key "old" absent means the key has no stored value (not the same as "old": null).
+Numbers are read as the engine's serde_json reads them: -0 is the float -0.0, an integer
+beyond the u64 range is a float, and containers nest at most 127 deep.
 
 Output, one JSON line per input line, in order:
   {"new_value": <JSON value>, "errors": [{"op_index", "code", "message", "doc_url"}, ...]}
@@ -77,8 +80,9 @@ def _error_line(code: str, message: str) -> bytes:
 
 def _answer(line: bytes) -> bytes:
     try:
-        request: Any = _decoder.decode(line)
-    except (msgspec.DecodeError, RecursionError) as exc:
+        # serde_json's number rules, as the engine reads a request (iii_core._json).
+        request: Any = _json.loads(line)
+    except msgspec.DecodeError as exc:
         return _error_line(ErrorCode.INVALID_JSON, f"line is not valid JSON: {exc}")
     if type(request) is not dict:
         return _error_line(
