@@ -41,10 +41,11 @@ def apply_wire(old: Any, ops: Sequence[Any]) -> tuple[Any, list[UpdateOpError]]:
     missing = old is MISSING
     batch = Batch(missing)
     current = batch.new_dict() if missing else old
+    by_name, by_struct = BY_NAME, BY_STRUCT
     for index, op in enumerate(ops):
         # The same dispatch as decode_list's (a dict by its tag, a Struct by its class).
         try:
-            decode = BY_NAME[op["type"]] if type(op) is dict else BY_STRUCT[type(op)]
+            decode = by_name[op["type"]] if type(op) is dict else by_struct[type(op)]
         except (KeyError, TypeError):
             raise bad_op(index, op) from None
         apply, path, argument = decode(index, op)
