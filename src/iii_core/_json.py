@@ -37,7 +37,11 @@ _decoder: Final = msgspec.json.Decoder()
 # matched whole so that the scan never looks inside one; the text is valid JSON when used.
 _STRING: Final = rb'"(?:[^"\\]|\\.)*+"'
 _NUMBER_RULES: Final = re.compile(_STRING + rb"|(?<![\d.eE+-])(-0|-?\d{19,})(?![\d.eE])", re.DOTALL)
-_MAYBE_NUMBER_RULES: Final = re.compile(rb"-0(?![\d.eE])|\d{19}")
+# Cheap tests for "maybe": a literal-prefixed pattern (re searches for its prefix at C speed)
+# and 19 zeros in the text with every digit turned into a zero (a plain substring search).
+_MINUS_ZERO: Final = re.compile(rb"-0(?![\d.eE])")
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN: Final = b"0" * 19
 _STRINGS: Final = re.compile(_STRING, re.DOTALL)
 _NOT_BRACKETS: Final = bytes(set(range(256)) - set(b"[]{}"))
 _OPEN_CLOSE: Final = bytes.maketrans(b"{}", b"[]")
@@ -45,7 +49,8 @@ _OPEN_CLOSE: Final = bytes.maketrans(b"{}", b"[]")
 
 def _depth_over_limit(data: bytes) -> bool:
     """Whether containers nest :data:`MAX_DEPTH` deep or more."""
-    if data.count(b"[") + data.count(b"{") < MAX_DEPTH:
+    # Nesting that deep takes MAX_DEPTH openers and as many closers.
+    if len(data) < 2 * MAX_DEPTH or data.count(b"[") + data.count(b"{") < MAX_DEPTH:
         return False
     brackets = _STRINGS.sub(b"", data).translate(_OPEN_CLOSE, _NOT_BRACKETS)
     # Each pass removes exactly the innermost level (replace does not rescan its output).
@@ -79,6 +84,8 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
             f"recursion limit exceeded: containers nest {MAX_DEPTH} deep or more"
         )
     value = _decoder.decode(data)
-    if _MAYBE_NUMBER_RULES.search(data) is None:
+    if _MINUS_ZERO.search(data) is None and (
+        len(data) < len(_LONG_DIGIT_RUN) or _LONG_DIGIT_RUN not in data.translate(_DIGITS_AS_ZERO)
+    ):
         return value
     return _decoder.decode(_NUMBER_RULES.sub(_as_serde_reads, data))
