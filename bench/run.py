@@ -31,6 +31,7 @@ from pydantic import TypeAdapter
 from bench.baseline import baseline_module
 from bench.stores import bench_stores
 from iii_core import apply_update_ops, decode
+from iii_core._json import loads
 from iii_core.stream import UpdateOp
 
 HERE = Path(__file__).resolve().parent
@@ -242,7 +243,7 @@ def bench_cli(lines: int) -> list[str]:
 
     def in_process() -> None:
         for line in payload.splitlines():
-            request = msgspec.json.decode(line)
+            request = loads(line)  # as the command reads a line (serde_json number rules)
             msgspec.json.encode(apply_update_ops(request["old"], request["ops"]))
 
     start = time.perf_counter()

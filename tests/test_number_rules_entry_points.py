@@ -26,6 +26,7 @@ from iii_core import apply_update_ops_json
 from iii_core.backends import MemoryStore
 from iii_core.backends.redis import RedisStore
 from iii_core.update import InvalidOps
+from tests.backends.async_facade import SyncFacade
 from tests.redis_server import RedisServer
 from tests.server.support import ServerThread
 
@@ -182,16 +183,16 @@ def test_call_refuses_a_by_read_as_a_float(caller: Caller, ops: bytes, reason: s
 Reader = Callable[[bytes], Callable[[str, Any], Any]]
 
 
-@pytest.fixture(params=["log", "redis"])
+@pytest.fixture(params=["log", "redis", "redis-async"])
 def reader(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
 ) -> Iterator[Reader]:
     """``reader(stored)``: the ``call`` of a store opened over ``stored``, written as JSON text
     at item ``s/g/i`` by someone else (a log line, or a Redis hash field)."""
-    opened: list[MemoryStore | RedisStore] = []
+    opened: list[MemoryStore | RedisStore | SyncFacade] = []
 
     def open_over(stored: bytes) -> Callable[[str, Any], Any]:
-        store: MemoryStore | RedisStore
+        store: MemoryStore | RedisStore | SyncFacade
         if request.param == "log":
             log = tmp_path / "store.log"
             log.write_bytes(b'["stream:s:g","i",' + stored + b"]\n")
@@ -201,9 +202,13 @@ def reader(
             client = redis.Redis.from_url(redis_server.url)
             client.hset("stream:s:g", "i", stored)
             client.close()
-            store = RedisStore.from_url(redis_server.url)
+            if request.param == "redis":
+                store = RedisStore.from_url(redis_server.url)
+            else:
+                store = SyncFacade(redis_server.url)  # AsyncRedisStore on its own loop
         opened.append(store)
-        return store.call
+        call: Callable[[str, Any], Any] = store.call
+        return call
 
     yield open_over
     for store in opened:
