@@ -6,9 +6,10 @@ Rules (path copying):
   containers themselves, which keeps them alive so that an id can never be reused within the
   call. Each container on a touched path is therefore copied at most once per call, and every
   untouched subtree is shared with the input.
-- A string that is appended to more than once in one call is a :class:`Text` (a list of parts)
-  until :meth:`Batch.finish` joins it once, so that 100,000 appends cost time proportional to
-  their total size.
+- A string appended to once in a call is concatenated and recorded in ``owned`` (strings are
+  never mutated; the record only says "made by this call"); from the second append on it is a
+  :class:`Text` (a list of parts) until :meth:`Batch.finish` joins it once, so that 100,000
+  appends cost time proportional to their total size.
 - ``missing`` is the engine's "no stored value" flag: only a root increment, decrement or
   append sees it, and any op that reaches its apply step clears it.
 Nothing here performs I/O or outlives the call.

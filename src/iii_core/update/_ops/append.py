@@ -72,7 +72,13 @@ def _append_to(batch: Batch, target: Any, value: Any, label: str) -> tuple[Any, 
         if kind is Text:
             target.parts.append(value)
             return target, None
-        return Text([target, value]), None
+        owned = batch.owned
+        if id(target) in owned:
+            # The second append to a string of this call: collect the parts from now on.
+            return Text([target, value]), None
+        joined = target + value
+        owned[id(joined)] = joined
+        return joined, None
     if target is None:
         return _initial(batch, value), None
     return None, (
