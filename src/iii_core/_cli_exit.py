@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import IO, Final, NoReturn
 
+from iii_core.errors import ErrorCode, IIICoreError
+
 __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
@@ -72,8 +74,10 @@ def data_file_problem(path: str, exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-class CommandError(Exception):
-    """A failure the command reports as one line (``str(error)``) with ``status``."""
+class CommandError(IIICoreError):
+    """A failure the command reports as one line (``error.message``) with ``status``."""
+
+    code = ErrorCode.COMMAND_FAILED
 
     def __init__(self, line: str, status: int = EXIT_FAILED) -> None:
         super().__init__(line)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from importlib.util import find_spec
 from typing import Final
 
+from iii_core.errors import ErrorCode, IIICoreError
+
 __all__ = ["EXTRA_PACKAGES", "MissingExtra", "extra_hint", "require_extra"]
 
 # The top-level import names each published extra installs.
@@ -27,12 +29,15 @@ def extra_hint(feature: str, extra: str) -> str:
     return f"{feature} needs the {extra!r} extra: pip install 'iii-core[{extra}]'"
 
 
-class MissingExtra(ModuleNotFoundError):
-    """A package of an extra is not installed; ``str()`` is :func:`extra_hint`'s line and
+class MissingExtra(IIICoreError, ModuleNotFoundError):
+    """A package of an extra is not installed; ``message`` is :func:`extra_hint`'s line and
     ``name`` the missing package."""
 
+    code = ErrorCode.MISSING_EXTRA
+
     def __init__(self, feature: str, extra: str, package: str) -> None:
-        super().__init__(extra_hint(feature, extra), name=package)
+        super().__init__(extra_hint(feature, extra))
+        self.name = package
         self.extra = extra
 
 

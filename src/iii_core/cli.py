@@ -339,9 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return run(args)
     except MissingExtra as exc:
-        return report(str(exc), EXIT_FAILED)
+        return report(exc.message, EXIT_FAILED)
     except CommandError as exc:
-        return report(str(exc), exc.status)
+        return report(exc.message, exc.status)
     except KeyboardInterrupt:
         return report(f"iii-core {args.command}: interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:

@@ -25,7 +25,9 @@ The hierarchy (``(V)``: also a ``ValueError``)::
         ├── ResponseClosed (RuntimeError)        iii_core.http
         ├── UnknownConnection (LookupError)      iii_core.subscriptions
         ├── ConnectionAlreadyOpen (V)            iii_core.subscriptions
-        └── BadRequest                           iii_core.server — an unreadable HTTP request
+        ├── BadRequest                           iii_core.server — an unreadable HTTP request
+        ├── CommandError                         iii_core.cli — a command's one-line failure
+        └── MissingExtra (ModuleNotFoundError)   an optional extra is not installed
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class ErrorCode(enum.StrEnum):
     INVALID_FUNCTION_FILTER = "invalid_function_filter"
     INVALID_OTEL_CONFIG = "invalid_otel_config"
     NON_STRING_KEY = "non_string_key"
+    COMMAND_FAILED = "command_failed"
+    MISSING_EXTRA = "missing_extra"
 
 
 class IIICoreError(Exception):

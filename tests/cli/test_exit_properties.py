@@ -26,7 +26,7 @@ def test_extra_hint_is_one_line_naming_the_extra(feature: str, extra: str) -> No
     assert one_line(hint) == hint
     error = MissingExtra(feature, extra, "somepackage")
     assert isinstance(error, ImportError)
-    assert (str(error), error.name, error.extra) == (hint, "somepackage", extra)
+    assert (error.message, error.name, error.extra) == (hint, "somepackage", extra)
 
 
 def test_require_extra_passes_when_the_extra_is_installed() -> None:
