@@ -223,7 +223,9 @@ def _open_store(command: str, args: argparse.Namespace) -> Store:
             f"iii-core {command}: cannot open --data {args.data!r}: {problem}"
         ) from None
     except StoreCallError as exc:  # e.g. a data file held by another process
-        raise CommandError(f"iii-core {command}: cannot open --data {args.data!r}: {exc}") from None
+        raise CommandError(
+            f"iii-core {command}: cannot open --data {args.data!r}: {exc.message}"
+        ) from None
     except Exception as exc:
         # Replaying a file that is not a store log can fail in any way the file's content
         # leads the replay to; the user needs to know which file and that it is not a log.
