@@ -1,15 +1,23 @@
-"""``iii-core``: the update-op engine and the stream/state store as JSON-lines commands, for
-other runtimes.
+"""``iii-core``: the iii engine's update ops, its stream/state store and its live subscriptions,
+as commands for other runtimes and for a shell.
 
-Rules: a binding, not core. Each command reads one JSON document per line on stdin and writes
-exactly one JSON line per input line on stdout, flushed at once so that a caller can talk to it
-over a pipe. It holds one line at a time (constant memory per line). A line that cannot be used is
-answered with an ``error`` object and processing goes on; the exit status is 0 at end of input.
+- ``iii-core apply``: update ops over JSON lines (stdin to stdout);
+- ``iii-core call``: ``stream::*``/``state::*`` calls on a store over JSON lines;
+- ``iii-core serve``: the stream WebSocket protocol and ``POST /call/<function_id>``;
+- ``iii-core --version``, and ``iii-core COMMAND --help`` for each command, with examples.
+
+Rules: a binding, not core. ``apply`` and ``call`` read one JSON document per line on stdin and
+write exactly one JSON line per input line on stdout, flushed at once so that a caller can talk
+to them over a pipe; they hold one line at a time (constant memory per line). A line that cannot
+be used is answered with an ``error`` object and processing goes on. A failure of the command
+itself (a bad option, a data file that cannot be opened, a missing extra) is one line on stderr
+and an exit status from :mod:`iii_core._cli_exit`, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -17,7 +25,20 @@ from typing import IO, Any
 
 import msgspec
 
+from iii_core import _json
+from iii_core._cli_exit import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandError,
+    OneLineArgumentParser,
+    data_file_problem,
+    report,
+)
+from iii_core._extras import MissingExtra, require_extra
 from iii_core.backends import MemoryStore, Store
+from iii_core.errors import ErrorCode
 from iii_core.store import StoreCallError
 from iii_core.update import (
     MISSING,
@@ -34,6 +55,8 @@ Apply update ops, one request per line.
 Input, one JSON object per line on stdin:
   {"old": <any JSON value>, "ops": [<update op>, ...]}
 The key "old" absent means the key has no stored value (not the same as "old": null).
+Numbers are read as the engine's serde_json reads them: -0 is the float -0.0, an integer
+beyond the u64 range is a float, and containers nest at most 127 deep.
 
 Output, one JSON line per input line, in order:
   {"new_value": <JSON value>, "errors": [{"op_index", "code", "message", "doc_url"}, ...]}
@@ -41,6 +64,11 @@ or, for a line that cannot be used, with processing continuing on the next line:
   {"error": {"code": "invalid_json" | "invalid_ops", "message": "..."}}
 
 Blank lines are answered like any other line that is not JSON. Exit status 0 at end of input.
+
+Example:
+  $ echo '{"old": {"n": 1}, "ops": [{"type": "increment", "path": "n", "by": 2}]}' \\
+      | iii-core apply
+  {"new_value":{"n":3},"errors":[]}
 """
 
 _decoder = msgspec.json.Decoder()
@@ -53,21 +81,24 @@ def _error_line(code: str, message: str) -> bytes:
 
 def _answer(line: bytes) -> bytes:
     try:
-        request: Any = _decoder.decode(line)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        return _error_line(InvalidUpdateJSON.code, f"line is not valid JSON: {exc}")
+        # serde_json's number rules, as the engine reads a request (iii_core._json).
+        request: Any = _json.loads(line)
+    except msgspec.DecodeError as exc:
+        return _error_line(ErrorCode.INVALID_JSON, f"line is not valid JSON: {exc}")
     if type(request) is not dict:
-        return _error_line("invalid_ops", "a request must be a JSON object with an 'ops' list")
+        return _error_line(
+            ErrorCode.INVALID_OPS, "a request must be a JSON object with an 'ops' list"
+        )
     if "ops" not in request:
-        return _error_line("invalid_ops", "missing field `ops`")
+        return _error_line(ErrorCode.INVALID_OPS, "missing field `ops`")
     try:
         new_value, errors = apply_update_ops(request.get("old", MISSING), request["ops"])
     except InvalidOps as exc:
-        return _error_line("invalid_ops", str(exc))
+        return _error_line(ErrorCode.INVALID_OPS, exc.message)
     try:
         return _encoder.encode({"new_value": new_value, "errors": errors})
     except RecursionError:
-        return _error_line("invalid_ops", "the new value is nested too deeply to encode")
+        return _error_line(ErrorCode.INVALID_OPS, "the new value is nested too deeply to encode")
 
 
 _CALL_HELP = """\
@@ -81,15 +112,27 @@ Output, one JSON line per input line, in order:
 or, when the call fails (nothing is changed), with processing continuing on the next line:
   {"error": {"code": "deserialization_error" | "invalid_json" | "function_not_found" | ...,
              "message": "..."}}
+An unknown function id is such a line ("function_not_found"), not a failure of the command.
+Every function, its payload, result and errors: docs/reference.md in the source repository.
 
 The store is in memory (default), durable with --data FILE (an append-only log replayed on
-start), or shared on Redis with --redis URL.
+start; FILE is created if missing, its directory must exist), or shared on Redis with
+--redis URL (redis://HOST:PORT/DB, rediss://... or unix://PATH; needs the 'redis' extra).
+
+Examples:
+  $ echo '{"function_id": "state::set", "payload": {"scope": "s", "key": "k", "value": 1}}' \\
+      | iii-core call --data store.log
+  {"result":{"old_value":null,"new_value":1}}
+  $ echo '{"function_id": "state::get", "payload": {"scope": "s", "key": "k"}}' \\
+      | iii-core call --data store.log
+  {"result":1}
 """
 
 
 _SERVE_HELP = """\
 Serve live stream subscriptions over WebSocket, speaking the iii engine's stream socket protocol,
-and the store's calls over HTTP on the same port, until SIGINT or SIGTERM.
+and the store's calls over HTTP on the same port, until SIGINT or SIGTERM. Needs the 'serve'
+extra.
 
   ws://HOST:PORT/            join/leave a stream group or item; a sync, then every change
   POST /call/<function_id>   a JSON payload in, {"result": ...} or {"error": {"code", "message"}}
@@ -98,6 +141,38 @@ and the store's calls over HTTP on the same port, until SIGINT or SIGTERM.
 The store is in memory (default), durable with --data FILE, or shared on Redis with --redis URL,
 where the writes of every process reach every subscriber. A client whose unsent messages exceed
 --max-buffer bytes is disconnected (it can reconnect and join again for a fresh sync).
+
+Example:
+  $ iii-core serve --port 3112 --data store.log &
+  $ curl -s -H 'Content-Type: application/json' \\
+      -d '{"stream_name": "chat", "group_id": "room", "item_id": "m1", "data": {"n": 1}}' \\
+      http://127.0.0.1:3112/call/stream::set
+  {"result":{"old_value":null,"new_value":{"n":1}}}
+"""
+
+_EXIT_STATUSES = """\
+Exit status:
+  0    done: apply/call reached the end of their input (a line that cannot be used is
+       answered on stdout with an "error" object), serve stopped on SIGINT or SIGTERM
+  1    the command could not do its work: a data file that cannot be opened or is corrupt,
+       an address in use, a missing extra; one line on stderr says why
+  2    the command line is wrong (unknown option, malformed URL or port); one line on stderr
+  130  interrupted by Ctrl-C while reading input
+"""
+
+
+_OVERVIEW = """\
+The iii engine's update ops and stream/state store over JSON lines, and its live stream
+subscriptions over WebSocket. 'iii-core COMMAND --help' documents each command, with examples;
+docs/reference.md in the source repository documents every function of the store.
+"""
+
+_OVERVIEW_EXAMPLE = """\
+Example:
+  $ echo '{"old": {"n": 1}, "ops": [{"type": "increment", "path": "n", "by": 2}]}' \\
+      | iii-core apply
+  {"new_value":{"n":3},"errors":[]}
+
 """
 
 
@@ -116,21 +191,22 @@ def _call_answer(store: Store, line: bytes) -> bytes:
         request = _call_line.decode(line)
     except msgspec.ValidationError:
         return _error_line(
-            "deserialization_error",
+            ErrorCode.DESERIALIZATION_ERROR,
             "a call must be a JSON object with a string 'function_id' and a 'payload'",
         )
     except msgspec.DecodeError as exc:
-        return _error_line(InvalidUpdateJSON.code, f"line is not valid JSON: {exc}")
+        return _error_line(ErrorCode.INVALID_JSON, f"line is not valid JSON: {exc}")
     except RecursionError:
         return _error_line(
-            "deserialization_error", "the call is nested too deeply: recursion limit exceeded"
+            ErrorCode.DESERIALIZATION_ERROR,
+            "the call is nested too deeply: recursion limit exceeded",
         )
     try:
         result = store.call_json(request.function_id, request.payload)
     except StoreCallError as exc:
         return _error_line(exc.code, exc.message)
     except InvalidUpdateJSON as exc:
-        return _error_line(InvalidUpdateJSON.code, str(exc))
+        return _error_line(ErrorCode.INVALID_JSON, exc.message)
     return b'{"result":' + result + b"}"
 
 
@@ -144,70 +220,155 @@ def answer_lines(lines: Iterable[bytes], out: IO[bytes], answer: Callable[[bytes
     return count
 
 
-def _open_store(args: argparse.Namespace) -> Store:
+def _open_store(command: str, args: argparse.Namespace) -> Store:
+    """The store ``call`` uses; :class:`CommandError` when it cannot be opened."""
     if args.redis is not None:
+        require_extra("redis", f"iii-core {command} --redis")
         from iii_core.backends.redis import RedisStore
 
-        return RedisStore.from_url(args.redis)
-    return MemoryStore(args.data)
+        try:
+            return RedisStore.from_url(args.redis)
+        except ValueError as exc:
+            raise CommandError(
+                f"iii-core {command}: --redis {args.redis!r} is not a Redis URL: {exc}",
+                EXIT_USAGE,
+            ) from None
+    try:
+        return MemoryStore(args.data)
+    except OSError as exc:
+        problem = data_file_problem(args.data, exc)
+        raise CommandError(
+            f"iii-core {command}: cannot open --data {args.data!r}: {problem}"
+        ) from None
+    except StoreCallError as exc:  # e.g. a data file held by another process
+        raise CommandError(
+            f"iii-core {command}: cannot open --data {args.data!r}: {exc.message}"
+        ) from None
+    except Exception as exc:
+        # Replaying a file that is not a store log can fail in any way the file's content
+        # leads the replay to; the user needs to know which file and that it is not a log.
+        raise CommandError(
+            f"iii-core {command}: cannot open --data {args.data!r}: it is not a store log "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+def _run_apply(args: argparse.Namespace) -> int:
+    answer_lines(sys.stdin.buffer, sys.stdout.buffer, _answer)
+    return EXIT_OK
+
+
+def _run_call(args: argparse.Namespace) -> int:
+    store = _open_store("call", args)
+    try:
+        answer_lines(sys.stdin.buffer, sys.stdout.buffer, partial(_call_answer, store))
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    require_extra("serve", "iii-core serve")
+    from iii_core.server import serve as run_server
+
+    given = {"host": args.host, "port": args.port, "max_buffered_bytes": args.max_buffer}
+    options = {name: value for name, value in given.items() if value is not None}
+    return run_server(data=args.data, redis_url=args.redis, **options)
+
+
+def _subcommand(
+    commands: Any,
+    name: str,
+    summary: str,
+    description: str,
+    run: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=_EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--data",
+        metavar="FILE",
+        help="make the embedded store durable in FILE (an append-only log)",
+    )
+    where.add_argument(
+        "--redis", metavar="URL", help="use the Redis store at URL, e.g. redis://127.0.0.1:6379/0"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``iii-core`` command line: each command is one ``_subcommand`` with its options."""
+    from iii_core import __version__
+
+    parser = OneLineArgumentParser(
         prog="iii-core",
-        description="iii-core command line: the iii engine's update ops over JSON lines.",
-        epilog=f"iii-core apply\n{_APPLY_HELP}\niii-core call\n{_CALL_HELP}",
+        description=_OVERVIEW,
+        epilog=_OVERVIEW_EXAMPLE + _EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"iii-core {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser(
+    _subcommand(
+        commands,
         "apply",
-        help="apply update ops to values, one JSON request per stdin line",
-        description=_APPLY_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "apply update ops to values, one JSON request per stdin line",
+        _APPLY_HELP,
+        _run_apply,
     )
-    call = commands.add_parser(
+    call = _subcommand(
+        commands,
         "call",
-        help="call stream::*/state::* functions on a store, one JSON call per stdin line",
-        description=_CALL_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "call stream::*/state::* functions on a store, one JSON call per stdin line",
+        _CALL_HELP,
+        _run_call,
     )
-    where = call.add_mutually_exclusive_group()
-    where.add_argument("--data", metavar="FILE", help="make the embedded store durable in FILE")
-    where.add_argument("--redis", metavar="URL", help="use the Redis store at URL")
-    serve = commands.add_parser(
+    _store_options(call)
+    serve = _subcommand(
+        commands,
         "serve",
-        help="serve live stream subscriptions over WebSocket, and store calls over HTTP",
-        description=_SERVE_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "serve live stream subscriptions over WebSocket, and store calls over HTTP",
+        _SERVE_HELP,
+        _run_serve,
     )
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on, 0 for any free (default 3112)")
-    serve_where = serve.add_mutually_exclusive_group()
-    serve_where.add_argument("--data", metavar="FILE", help="make the embedded store durable")
-    serve_where.add_argument("--redis", metavar="URL", help="use the Redis store at URL")
+    _store_options(serve)
     serve.add_argument(
         "--max-buffer",
         type=int,
         metavar="BYTES",
         help="unsent bytes a client may fall behind by before it is dropped (default 1 MiB)",
     )
-    args = parser.parse_args(argv)
-    if args.command == "serve":
-        from iii_core.server import serve as run_server
+    return parser
 
-        given = {"host": args.host, "port": args.port, "max_buffered_bytes": args.max_buffer}
-        options = {name: value for name, value in given.items() if value is not None}
-        return run_server(data=args.data, redis_url=args.redis, **options)
-    if args.command == "apply":
-        answer_lines(sys.stdin.buffer, sys.stdout.buffer, _answer)
-    else:
-        store = _open_store(args)
-        try:
-            answer_lines(sys.stdin.buffer, sys.stdout.buffer, partial(_call_answer, store))
-        finally:
-            store.close()
-    return 0
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``iii-core``; return its exit status (see ``_EXIT_STATUSES``)."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except MissingExtra as exc:
+        return report(exc.message, EXIT_FAILED)
+    except CommandError as exc:
+        return report(exc.message, exc.status)
+    except KeyboardInterrupt:
+        return report(f"iii-core {args.command}: interrupted", EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of stdout went away (``| head``): nothing more can be said there, and
+        # Python's flush at exit must not fail again on it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -2,6 +2,16 @@
 
 Rules: every class here is generated from ``schema/stream.json``; this module only re-exports
 them. Nothing here performs I/O.
+
+.. deprecated:: upstream, iii-helpers 0.25.0
+    The stream helper types of the ``iii-stream`` worker (``StreamAuthInput``,
+    ``StreamAuthResult``, ``StreamJoinLeaveEvent``, ``StreamJoinResult``, ``StreamGetInput``,
+    ``StreamSetInput``, ``StreamDeleteInput``, ``StreamListInput``, ``StreamListGroupsInput``,
+    ``StreamUpdateInput``, ``StreamTriggerConfig``, ``StreamJoinLeaveTriggerConfig``,
+    ``StreamChangeEventDetail``, ``StreamChangeEvent``) are deprecated upstream in docstrings
+    only; behaviour is unchanged (https://iii.dev/docs/upgrading/migrate-from-streams). They
+    stay first-class here, with no runtime warning, because iii-core serves the engine's
+    stream worker itself (``docs/http-and-workers.md``, "Upstream deprecations").
 """
 
 from iii_core._generated.stream import (

@@ -11,7 +11,7 @@ import pytest
 
 from iii_core import MISSING, UpdateOpError, apply_update_ops, apply_update_ops_json, encode
 from iii_core.stream import UpdateOp
-from iii_core.update import DOC_URL
+from iii_core.update import DOC_URL, decode_update_ops
 from tests.conformance.vectors import vector_file
 from tests.jsonvalues import same_json, snapshot
 
@@ -58,3 +58,13 @@ def test_vector_with_structs_and_json(vector: dict[str, Any]) -> None:
     )
     assert same_json(new_j, vector["new"])
     assert _error_rows(errors_j) == _expected_rows(vector)
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_vector_decoded_once_then_applied(vector: dict[str, Any]) -> None:
+    decoded = decode_update_ops(vector["ops"])
+    assert len(decoded) == len(vector["ops"])
+    for ops in (decoded, decoded.structs()):
+        new, errors = apply_update_ops(_old(vector), ops)
+        assert same_json(new, vector["new"])
+        assert _error_rows(errors) == _expected_rows(vector)

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from iii_core.observability import OtelConfig, init_otel, shutdown_otel
-from iii_core.observability._state import running
+from iii_core.observability._runtime import RUNTIME
 from tests.loopback import free_port
 from tests.observability.receivers import EngineServer, HttpServer, OtlpReceiver
 
@@ -65,7 +65,7 @@ def no_engine_url() -> str:
 def pipeline_spans(no_engine_url: str) -> InMemorySpanExporter:
     """A running pipeline (engine unreachable) whose spans are also kept in memory."""
     init_otel(OtelConfig(engine_ws_url=no_engine_url, fetch_instrumentation_enabled=False))
-    pipeline = running()
+    pipeline = RUNTIME.running()
     assert pipeline is not None
     exporter = InMemorySpanExporter()
     pipeline.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -76,7 +76,7 @@ def pipeline_spans(no_engine_url: str) -> InMemorySpanExporter:
 def pipeline_logs(no_engine_url: str) -> InMemoryLogRecordExporter:
     """A running pipeline (engine unreachable) whose log records are also kept in memory."""
     init_otel(OtelConfig(engine_ws_url=no_engine_url, fetch_instrumentation_enabled=False))
-    pipeline = running()
+    pipeline = RUNTIME.running()
     assert pipeline is not None and pipeline.logger_provider is not None
     exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
     pipeline.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))

@@ -16,6 +16,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 WAIT_S = 15.0
@@ -169,12 +171,22 @@ class HttpServer:
 class EngineServer:
     """A WebSocket server that records binary frames, as the engine's ``/otel`` would."""
 
-    def __init__(self, port: int = 0, *, close_after: int | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        close_after: int | None = None,
+        require: tuple[str, str] | None = None,
+    ) -> None:
+        """``require``: a header the handshake must carry, or the upgrade is refused (401)."""
         self.frames: list[tuple[str, bytes]] = []
+        self.handshakes: list[dict[str, str]] = []  # each handshake's headers, names lowercased
         self.connections = 0
+        self.refused = 0
         self._close_after = close_after
+        self._require = require
         self._lock = threading.Lock()
-        self._server: Server = serve(self._handle, "127.0.0.1", port)
+        self._server: Server = serve(self._handle, "127.0.0.1", port, process_request=self._check)
         self.port: int = self._server.socket.getsockname()[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -182,6 +194,15 @@ class EngineServer:
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
+
+    def _check(self, connection: ServerConnection, request: Request) -> Response | None:
+        headers = {name.lower(): value for name, value in request.headers.raw_items()}
+        with self._lock:
+            self.handshakes.append(headers)
+            if self._require is None or headers.get(self._require[0]) == self._require[1]:
+                return None
+            self.refused += 1
+        return connection.respond(HTTPStatus.UNAUTHORIZED, "missing credentials\n")
 
     def _handle(self, connection: ServerConnection) -> None:
         path = connection.request.path if connection.request else ""

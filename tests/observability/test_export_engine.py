@@ -8,7 +8,7 @@ import asyncio
 import json
 from typing import Any
 
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 
 from iii_core.observability import (
     Logger,
@@ -22,21 +22,25 @@ from iii_core.observability import (
     with_span,
 )
 from iii_core.observability._engine_connection import MAX_QUEUE, EngineConnection
-from iii_core.observability._state import running
+from iii_core.observability._runtime import RUNTIME
 from tests.loopback import free_port
 from tests.observability.receivers import EngineServer, wait_until
 
-COUNTER = metrics.get_meter("tests.engine").create_counter("iii.test.engine_calls")
 FAST = ReconnectionConfig(initial_delay_ms=20, max_delay_ms=100, jitter_factor=0.0)
 
 
 async def _parent_and_child() -> dict[str, Any]:
     seen: dict[str, Any] = {}
+    pipeline = RUNTIME.running()
+    assert pipeline is not None and pipeline.meter_provider is not None
+    counter = pipeline.meter_provider.get_meter("tests.engine").create_counter(
+        "iii.test.engine_calls"
+    )
 
     async def child(span: trace.Span) -> None:
         seen["child"] = current_span_id()
         Logger(service_name="svc").warn("from child", {"k": "v"})
-        COUNTER.add(2)
+        counter.add(2)
 
     async def parent(span: trace.Span) -> None:
         seen["trace"], seen["parent"] = current_trace_id(), current_span_id()
@@ -48,8 +52,18 @@ async def _parent_and_child() -> dict[str, Any]:
 
 
 def test_frames_reach_the_engine_with_hex_ids(engine: EngineServer) -> None:
-    init_otel(OtelConfig(engine_ws_url=engine.url, service_name="svc-engine"))
+    init_otel(
+        OtelConfig(
+            engine_ws_url=engine.url,
+            service_name="svc-engine",
+            engine_ws_headers={"Authorization": "Bearer t0k", "x-iii-tenant": "acme"},
+        )
+    )
     seen = asyncio.run(_parent_and_child())
+    # the handshake carried the configured headers (iii-helpers 0.24.6 engine_ws_headers)
+    assert wait_until(lambda: bool(engine.handshakes))
+    assert engine.handshakes[0]["authorization"] == "Bearer t0k"
+    assert engine.handshakes[0]["x-iii-tenant"] == "acme"
 
     assert wait_until(lambda: {s["name"] for s in engine.spans()} >= {"parent", "child"})
     assert {path for path, _ in engine.frames} == {"/otel"}
@@ -99,7 +113,7 @@ def test_a_missing_engine_breaks_nothing() -> None:
     seen = asyncio.run(_parent_and_child())  # flush_otel returns: the engine is unreachable
     assert seen["trace"] is not None
     shutdown_otel()
-    assert running() is None
+    assert RUNTIME.running() is None
 
 
 def test_frames_wait_for_a_late_engine() -> None:
@@ -123,7 +137,9 @@ def test_frames_wait_for_a_late_engine() -> None:
 
 def test_a_connection_closed_by_the_engine_is_reopened() -> None:
     server = EngineServer(close_after=2)
-    connection = EngineConnection(f"{server.url}/otel", reconnection=FAST)
+    connection = EngineConnection(
+        f"{server.url}/otel", headers=[("authorization", "Bearer x")], reconnection=FAST
+    )
     try:
         connection.send(b"LOGS1")
         connection.send(b"LOGS2")
@@ -133,6 +149,8 @@ def test_a_connection_closed_by_the_engine_is_reopened() -> None:
             connection.send(frame)
         assert wait_until(lambda: [f for _, f in server.frames][2:] == later)
         assert [f for _, f in server.frames][:2] == [b"LOGS1", b"LOGS2"]
+        # the headers are sent again on the reconnection's handshake
+        assert [h["authorization"] for h in server.handshakes] == ["Bearer x", "Bearer x"]
     finally:
         connection.close(5)
         server.close()
@@ -160,4 +178,26 @@ def test_close_delivers_what_is_queued() -> None:
         connection.close(10)
         assert wait_until(lambda: len(server.frames) == 50)
     finally:
+        server.close()
+
+
+def test_an_engine_refusing_the_handshake_is_retried_with_the_headers() -> None:
+    """An engine behind auth: without the right header the upgrade is refused (401), the
+    connection keeps retrying, and nothing is lost once the header is right."""
+    server = EngineServer(require=("authorization", "Bearer right"))
+    wrong = EngineConnection(
+        f"{server.url}/otel", headers=[("authorization", "Bearer wrong")], reconnection=FAST
+    )
+    right = EngineConnection(
+        f"{server.url}/otel", headers=[("authorization", "Bearer right")], reconnection=FAST
+    )
+    try:
+        wrong.send(b"OTLPwrong")
+        right.send(b"OTLPright")
+        assert wait_until(lambda: [f for _, f in server.frames] == [b"OTLPright"])
+        assert wait_until(lambda: server.refused >= 2)  # retried, still refused
+        assert not wrong.connected
+    finally:
+        wrong.close(1)
+        right.close(5)
         server.close()

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from opentelemetry import metrics, trace
+from opentelemetry import trace
 
 from iii_core.observability import (
     Logger,
@@ -20,13 +20,9 @@ from iii_core.observability import (
     shutdown_otel,
     with_span,
 )
-from iii_core.observability._state import running
+from iii_core.observability._runtime import RUNTIME
 from tests.loopback import free_port
 from tests.observability.receivers import OtlpReceiver, wait_until
-
-# Instruments from OpenTelemetry's global API, created once: they must follow every pipeline.
-METER = metrics.get_meter("tests.observability")
-COUNTER = METER.create_counter("iii.test.calls")
 
 
 def _resource(resource: Any) -> dict[str, str]:
@@ -34,9 +30,15 @@ def _resource(resource: Any) -> dict[str, str]:
 
 
 async def _traced_work(name: str) -> dict[str, str | None]:
+    pipeline = RUNTIME.running()
+    assert pipeline is not None and pipeline.meter_provider is not None
+    counter = pipeline.meter_provider.get_meter("tests.observability").create_counter(
+        "iii.test.calls"
+    )
+
     async def body(span: trace.Span) -> dict[str, str | None]:
         Logger(service_name="svc").info(f"{name} log", {"n": 1})
-        COUNTER.add(1, {"work": name})
+        counter.add(1, {"work": name})
         return {"trace": current_trace_id(), "span": current_span_id()}
 
     ids = await with_span(name, body)
@@ -56,7 +58,7 @@ def _exemplar_trace_ids(receiver: OtlpReceiver, metric_name: str) -> set[str]:
 
 def test_spans_logs_and_metrics_arrive_with_their_trace_ids(otlp: OtlpReceiver) -> None:
     init_otel(OtelConfig(service_name="svc-otlp", service_namespace="tests"))
-    pipeline = running()
+    pipeline = RUNTIME.running()
     assert pipeline is not None and pipeline.engine is None  # OTLP only: no engine named
     ids = asyncio.run(_traced_work("work"))
 
@@ -82,25 +84,19 @@ def test_spans_logs_and_metrics_arrive_with_their_trace_ids(otlp: OtlpReceiver) 
 def test_every_pipeline_exports_to_its_own_receiver(
     otlp: OtlpReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Three init/shutdown cycles in one process, each to a fresh receiver; OpenTelemetry's
-    global tracer and the module-level counter follow along."""
-    global_tracer = trace.get_tracer("tests.global")
+    """Three init/shutdown cycles in one process, each to a fresh receiver."""
     receivers = [otlp, OtlpReceiver(), OtlpReceiver()]
     try:
         for cycle, receiver in enumerate(receivers):
             monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
             init_otel(OtelConfig(service_name=f"svc-{cycle}"))
-            with global_tracer.start_as_current_span(f"global-{cycle}") as span:
-                trace_id = trace.format_trace_id(span.get_span_context().trace_id)
-                COUNTER.add(1)
             ids = asyncio.run(_traced_work(f"cycle-{cycle}"))
             shutdown_otel()  # flushes
             names = {s.name for _, s in receiver.spans()}
-            assert names == {f"global-{cycle}", f"cycle-{cycle}"}
+            assert names == {f"cycle-{cycle}"}
             assert {_resource(r)["service.name"] for r, _ in receiver.spans()} == {f"svc-{cycle}"}
-            assert {trace_id, ids["trace"]} <= _exemplar_trace_ids(receiver, "iii.test.calls")
-        with global_tracer.start_as_current_span("after") as span:
-            assert not span.is_recording()
+            assert ids["trace"] in _exemplar_trace_ids(receiver, "iii.test.calls")
+            assert f"cycle-{cycle} log" in {r.body.string_value for _, r in receiver.log_records()}
     finally:
         for receiver in receivers[1:]:
             receiver.close()
@@ -113,4 +109,4 @@ def test_a_dead_endpoint_breaks_nothing(monkeypatch: pytest.MonkeyPatch) -> None
     ids = asyncio.run(_traced_work("lost"))
     assert ids["trace"] is not None
     shutdown_otel()
-    assert running() is None
+    assert RUNTIME.running() is None

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 
 from iii_core.observability import Logger, OtelConfig, init_otel, with_span
-from iii_core.observability._state import running
+from iii_core.observability._runtime import RUNTIME
 
 
 def test_service_name_defaults_to_empty() -> None:
@@ -37,9 +40,55 @@ def test_falls_back_to_stdlib_logging(
     assert (record.name, record.levelno, record.getMessage()) == (
         "iii.logger",
         level,
-        "[svc] hello",
+        '[svc] hello {"k":1}',
     )
     assert record.data == {"k": 1}  # type: ignore[attr-defined]
+
+
+class _Cycle(list[Any]):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        (None, "[svc] m"),
+        ({"b": 2, "a": [1, "é"]}, '[svc] m {"a":[1,"é"],"b":2}'),  # sorted keys, compact, UTF-8
+        ("text", '[svc] m "text"'),
+        (0, "[svc] m 0"),
+        ({"when": b"\x00"}, r"""[svc] m {"when":"b'\\x00'"}"""),  # non-JSON values as str()
+        ({1: "x", "a": 1}, "[svc] m {1: 'x', 'a': 1}"),  # keys json cannot sort: repr()
+    ],
+)
+def test_fallback_shows_data_in_a_stable_format(
+    data: Any, shown: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="iii.logger")
+    Logger(service_name="svc").info("m", data)
+    assert caplog.records[0].getMessage() == shown
+
+
+def test_fallback_survives_a_cycle_and_deep_nesting(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="iii.logger")
+    cycle = _Cycle()
+    cycle.append(cycle)
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    Logger(service_name="svc").info("cycle", cycle)
+    Logger(service_name="svc").info("deep", deep)
+    assert caplog.records[0].getMessage() == "[svc] cycle [[...]]"
+    assert caplog.records[1].getMessage().startswith("[svc] deep [[[[")
+
+
+def test_fallback_data_is_formatted_only_when_emitted(caplog: pytest.LogCaptureFixture) -> None:
+    class Loud:
+        def __str__(self) -> str:
+            raise AssertionError("formatted although the record was dropped")
+
+    caplog.set_level(logging.ERROR, logger="iii.logger")
+    Logger().info("dropped", {"x": Loud()})
+    assert caplog.records == []
 
 
 def test_has_no_warning_method() -> None:
@@ -47,7 +96,7 @@ def test_has_no_warning_method() -> None:
 
 
 def _records(exporter: InMemoryLogRecordExporter) -> list[Any]:
-    pipeline = running()
+    pipeline = RUNTIME.running()
     assert pipeline is not None and pipeline.logger_provider is not None
     pipeline.logger_provider.force_flush()
     return [data.log_record for data in exporter.get_finished_logs()]
@@ -107,8 +156,49 @@ def test_logs_disabled_falls_back_to_stdlib(
     logger, where they vanish."""
     caplog.set_level(logging.INFO, logger="iii.logger")
     init_otel(OtelConfig(engine_ws_url=no_engine_url, logs_enabled=False))
-    pipeline = running()
+    pipeline = RUNTIME.running()
     assert pipeline is not None and pipeline.logger is None
     Logger(service_name="svc").info("still here")
     mine = [r.getMessage() for r in caplog.records if r.name == "iii.logger"]
     assert mine == ["[svc] still here"]
+
+
+json_data = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text()),
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(st.text(max_size=4), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(json_data)
+def test_fallback_data_equals_its_reference_form(data: Any) -> None:
+    """Compact sorted JSON of ``data``; ``data`` itself is left as it was."""
+    before = json.dumps(data)
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Keep()
+    logger = logging.getLogger("iii.logger")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        Logger(service_name="s").info("m", data)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    suffix = (
+        ""
+        if data is None
+        else " " + json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
+    assert records[0].getMessage() == "[s] m" + suffix
+    assert json.dumps(data) == before
+    if data is not None:
+        assert json.loads(records[0].getMessage()[len("[s] m ") :]) == data

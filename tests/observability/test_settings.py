@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from iii_helpers.observability import telemetry as upstream
 
+from iii_core import decode
 from iii_core.observability import OtelConfig, OtelConfigError
 from iii_core.observability._settings import (
     DEFAULT_ENGINE_URL,
@@ -37,6 +38,7 @@ def test_defaults() -> None:
         service_instance_id=None,
         service_namespace=None,
         engine_url=DEFAULT_ENGINE_URL + "/otel",
+        engine_ws_headers=(),
         spans_flush_interval_ms=100,
         logs_enabled=True,
         logs_flush_interval_ms=100,
@@ -191,3 +193,17 @@ def test_engine_url_matches_published_package(scheme: str, host: str, rest: str)
             engine_otel_url(url)
         return
     assert engine_otel_url(url) == published
+
+
+def test_engine_ws_headers() -> None:
+    headers = {"Authorization": "Bearer t", "x-a": "1\t2"}
+    assert settings(OtelConfig(engine_ws_headers=headers)).engine_ws_headers == (
+        ("Authorization", "Bearer t"),
+        ("x-a", "1\t2"),
+    )
+    assert settings(OtelConfig(engine_ws_headers=None)).engine_ws_headers == ()
+    for bad, field in [({"a b": "x"}, "invalid header name"), ({"x": "a\r\nb: c"}, "visible")]:
+        with pytest.raises(OtelConfigError, match=field):
+            resolve_settings(OtelConfig(engine_ws_headers=bad), {})
+    # decoded from JSON like every config field
+    assert decode(b'{"engine_ws_headers": {"k": "v"}}', OtelConfig).engine_ws_headers == {"k": "v"}

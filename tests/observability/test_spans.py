@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import pytest
@@ -244,9 +245,17 @@ baggage_keys = st.sampled_from([*DEFAULT_ALLOWLIST, "tenant.id", "x"])
 @SETTINGS
 @given(st.dictionaries(baggage_keys, st.text(max_size=5), max_size=5), st.booleans())
 def test_baggage_processor_matches_published(entries: dict[str, str], custom: bool) -> None:
+    """Against 0.20.0 with its allowlist argument; against 0.21.3 and later (no argument:
+    every entry) as ``allowlist=None``."""
+    if not inspect.signature(PublishedBaggageSpanProcessor).parameters:
+        assert _span_attributes(BaggageSpanProcessor(None), entries) == _span_attributes(
+            PublishedBaggageSpanProcessor(), entries
+        )
+        return
     allowlist = ["tenant.id", "iii.session.id"] if custom else list(DEFAULT_ALLOWLIST)
     assert _span_attributes(BaggageSpanProcessor(allowlist), entries) == _span_attributes(
-        PublishedBaggageSpanProcessor(allowlist), entries
+        PublishedBaggageSpanProcessor(allowlist),
+        entries,  # type: ignore[call-arg,unused-ignore]
     )
 
 
@@ -257,3 +266,69 @@ def test_remote_parent_ids_need_no_init() -> None:
         assert current_span_id() == "00f067aa0ba902b7"
     finally:
         context.detach(token)
+
+
+def test_with_span_accepts_a_plain_function(pipeline_spans: InMemorySpanExporter) -> None:
+    def body(span: trace.Span) -> str | None:
+        span.set_attribute("sync", True)
+        return current_trace_id()
+
+    trace_id = asyncio.run(with_span("sync", body))
+    (span,) = pipeline_spans.get_finished_spans()
+    assert (span.name, span.status.status_code) == ("sync", StatusCode.OK)
+    assert span.attributes == {"sync": True}
+    assert trace_id == trace.format_trace_id(span.context.trace_id)
+
+    def fails(span: trace.Span) -> None:
+        raise ValueError("sync boom")
+
+    with pytest.raises(ValueError, match="sync boom"):
+        asyncio.run(with_span("sync-fails", fails))
+    failed = pipeline_spans.get_finished_spans()[-1]
+    assert (failed.status.status_code, failed.status.description) == (
+        StatusCode.ERROR,
+        "sync boom",
+    )
+    assert asyncio.run(with_span("before", lambda span: 7)) == 7
+
+
+def test_with_span_before_init_keeps_the_traceparent() -> None:
+    """Deliberate difference: iii-helpers drops ``traceparent`` before ``init_otel``; here the
+    remote parent is current while ``fn`` runs, so ids and logs correlate with it."""
+
+    def body(span: trace.Span) -> tuple[str | None, str | None]:
+        assert span is trace.INVALID_SPAN
+        return current_trace_id(), current_span_id()
+
+    assert asyncio.run(with_span("s", body, traceparent=PARENT)) == (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "00f067aa0ba902b7",
+    )
+    assert current_trace_id() is None  # detached afterwards
+    assert asyncio.run(with_span("s", body)) == (None, None)
+    assert asyncio.run(with_span("s", body, traceparent="garbage")) == (None, None)
+
+
+def test_baggage_processor_without_allowlist_copies_every_entry() -> None:
+    entries = {"iii.session.id": "S", "iii.tag.team": "core", "tenant.id": "T"}
+    assert _span_attributes(BaggageSpanProcessor(allowlist=None), entries) == entries
+    assert _span_attributes(BaggageSpanProcessor(None), entries, sampled=False) is None
+
+
+@SETTINGS
+@given(st.dictionaries(baggage_keys, st.text(max_size=5), max_size=5))
+def test_baggage_processor_without_allowlist_matches_current_sdks(entries: dict[str, str]) -> None:
+    """iii-helpers 0.21.3 and later copy every entry (as ``allowlist=None`` does)."""
+    copied = _span_attributes(BaggageSpanProcessor(None), entries)
+    assert copied == (entries or {})
+
+
+def test_init_otel_copies_every_baggage_entry(pipeline_spans: InMemorySpanExporter) -> None:
+    ctx = baggage.set_baggage("iii.tag.team", "core", baggage.set_baggage("iii.session.id", "S"))
+    token = context.attach(ctx)
+    try:
+        asyncio.run(with_span("tagged", lambda span: None))
+    finally:
+        context.detach(token)
+    (span,) = pipeline_spans.get_finished_spans()
+    assert span.attributes == {"iii.tag.team": "core", "iii.session.id": "S"}

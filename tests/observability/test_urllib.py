@@ -12,15 +12,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from iii_core.observability import OtelConfig, init_otel, shutdown_otel
-from iii_core.observability import _urllib as instrumentation
-from iii_core.observability._state import running
+from iii_core.observability._runtime import RUNTIME
 from tests.observability.receivers import HttpServer
 
 
 @pytest.fixture
 def traced(no_engine_url: str) -> InMemorySpanExporter:
     init_otel(OtelConfig(engine_ws_url=no_engine_url))
-    pipeline = running()
+    pipeline = RUNTIME.running()
     assert pipeline is not None
     exporter = InMemorySpanExporter()
     pipeline.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -62,14 +61,14 @@ def test_http_error_marks_the_span(http_server: HttpServer, traced: InMemorySpan
 def test_enabled_by_default_and_restored_on_shutdown(no_engine_url: str) -> None:
     original = urllib.request.OpenerDirector.open
     init_otel(OtelConfig(engine_ws_url=no_engine_url))
-    assert instrumentation.enabled()
+    assert RUNTIME.urllib_patched
     assert urllib.request.OpenerDirector.open is not original
     shutdown_otel()
-    assert not instrumentation.enabled()
+    assert not RUNTIME.urllib_patched
     assert urllib.request.OpenerDirector.open is original
 
 
 def test_not_enabled_when_configured_off(no_engine_url: str) -> None:
     init_otel(OtelConfig(engine_ws_url=no_engine_url, fetch_instrumentation_enabled=False))
-    assert running() is not None
-    assert not instrumentation.enabled()
+    assert RUNTIME.running() is not None
+    assert not RUNTIME.urllib_patched

@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent(
     assert DEFAULT_ALLOWLIST[0] == "iii.session.id"
     assert OtelConfig().metrics_export_interval_ms == 60000
     assert reconnection_delay_ms(ReconnectionConfig(), 0, 0.5) == 1000
-    Logger(service_name="svc").info("plain logging")
+    Logger(service_name="svc").info("plain logging", {"k": 1})
     assert not any(
         name.startswith("opentelemetry") and module is not None
         for name, module in sys.modules.items()
@@ -59,7 +59,7 @@ def output() -> str:
 
 
 def test_pure_functions_and_logger_work(output: str) -> None:
-    assert "iii.logger INFO [svc] plain logging" in output
+    assert 'iii.logger INFO [svc] plain logging {"k":1}' in output
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,8 @@ ALLOWED_IMPORTS = (
     "msgspec",
     "iii_core._base",
     "iii_core._generated",
+    "iii_core.errors",
+    "iii_core._serde",
     "iii_core.update",
     "iii_core.store",
 )

@@ -127,7 +127,7 @@ def test_unknown_function() -> None:
         decode_call("stream::nope", {})
     assert caught.value.code == "function_not_found"
     assert caught.value.message == "Function stream::nope not found"
-    assert str(caught.value) == "Function stream::nope not found"
+    assert str(caught.value) == "Function stream::nope not found [function_not_found]"
 
 
 @pytest.mark.parametrize(
@@ -274,7 +274,11 @@ def test_the_error_is_an_exception_with_code_and_message() -> None:
 
     error = StoreCallError("VALUE_TOO_LARGE", "too big")
     assert isinstance(error, Exception)
-    assert (error.code, error.message, str(error)) == ("VALUE_TOO_LARGE", "too big", "too big")
+    assert (error.code, error.message, str(error)) == (
+        "VALUE_TOO_LARGE",
+        "too big",
+        "too big [VALUE_TOO_LARGE]",
+    )
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.code, copy.message) == ("VALUE_TOO_LARGE", "too big")
     assert repr(error) == "StoreCallError(code='VALUE_TOO_LARGE', message='too big')"

@@ -37,8 +37,7 @@ from iii_core.store import (
     stream_trigger_matches,
     transition,
 )
-from iii_core.update import MISSING, InvalidOps
-from iii_core.update._decode import decode_ops
+from iii_core.update import MISSING, InvalidOps, decode_update_ops
 from tests.jsonvalues import same_json, snapshot
 from tests.property.strategies import json_values
 from tests.store import reference
@@ -108,7 +107,7 @@ def test_any_payload_decodes_or_fails_as_the_engine(function_id: str, payload: A
     except StoreCallError as error:
         assert error.code == "deserialization_error"
         assert error.message.startswith(prefix)
-        assert str(error) == error.message
+        assert str(error) == f"{error.message} [{error.code}]"
         reason: str | None = error.message[len(prefix) :]
     else:
         reason = None
@@ -119,7 +118,7 @@ def test_any_payload_decodes_or_fails_as_the_engine(function_id: str, payload: A
         elif reference.is_valid_payload(function_id, payload):
             # Only the ops can be wrong then, and they fail as the update engine says.
             try:
-                decode_ops(payload["ops"])
+                decode_update_ops(payload["ops"])
             except InvalidOps as invalid:
                 assert reason == invalid.reason
             else:

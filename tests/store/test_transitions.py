@@ -289,7 +289,8 @@ def test_value_too_large_message_of_the_vector() -> None:
     with pytest.raises(StoreCallError) as caught:
         run("state::set", {**KEY, "value": value}, {"old": 1}, max_value_bytes=10)
     assert (
-        str(caught.value) == "value of 50 bytes exceeds the configured max_value_bytes limit of 10"
+        caught.value.message
+        == "value of 50 bytes exceeds the configured max_value_bytes limit of 10"
     )
 
 

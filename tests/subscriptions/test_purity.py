@@ -1,5 +1,7 @@
-"""The hub is pure core: importing it pulls in no binding, socket or event loop (the import
-contract of ``make lint`` covers ``update`` and ``store``; this covers ``subscriptions``)."""
+"""The hub is pure core: importing it pulls in no binding, socket or event loop. The import
+contract of ``make lint`` already forbids ``subscriptions`` to import iii-core's bindings; this
+also checks what a contract on ``iii_core`` cannot see: third-party I/O packages (websockets,
+redis) and the standard library's sockets, threads and event loop."""
 
 from __future__ import annotations
 

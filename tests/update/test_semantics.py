@@ -275,7 +275,7 @@ class TestInvalidOps:
             field,
             reason,
         )
-        assert str(raised.value) == f"ops[1].{field}: {reason}"
+        assert raised.value.message == f"ops[1].{field}: {reason}"
 
     @pytest.mark.parametrize("ops", [{"type": "set"}, "ops", b"[]", 5, None])
     def test_ops_must_be_a_sequence(self, ops: Any) -> None:

@@ -54,3 +54,20 @@ def auth_results(draw: st.DrawFn) -> AuthResult:
     if draw(st.booleans()):
         fields["function_registration_prefix"] = draw(st.one_of(st.none(), segments))
     return AuthResult(**fields)
+
+
+namespaces = st.sampled_from(["default", "orders", "analytics", "", "é"])
+
+
+@st.composite
+def scoped_auth_results(draw: st.DrawFn) -> AuthResult:
+    """Sessions with scoped grants (ids and wildcards, bare or wrapped) and the other lists."""
+    base = draw(auth_results())
+    grants = st.lists(
+        st.one_of(function_ids, patterns, patterns.map(lambda p: f'match("{p}")')), max_size=2
+    )
+    return AuthResult(
+        namespaces=draw(st.dictionaries(namespaces, grants, max_size=2)),
+        allowed_functions=base.allowed_functions,
+        forbidden_functions=base.forbidden_functions,
+    )

@@ -176,9 +176,24 @@ def test_whitespace_is_trimmed_as_rust_trims() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({}, "expected a 'metadata' key with filter conditions"),
-        ({"metadata": {}}, "expected a 'metadata' key with filter conditions"),
-        ({"other": 1}, "expected a 'metadata' key with filter conditions"),
+        # engine/src/workers/worker/rbac_config.rs at bacffa0d: the map form's errors
+        ({}, "expected a 'match' or 'metadata' key with filter conditions"),
+        ({"metadata": {}}, "expected a 'match' or 'metadata' key with filter conditions"),
+        ({"namespace": "orders"}, "expected a 'match' or 'metadata' key with filter conditions"),
+        (
+            {"other": 1},
+            "unknown key 'other' in expose_functions filter; expected 'match', 'metadata', or 'namespace'",
+        ),
+        (
+            {"match": "a", "namesapce": "orders"},
+            "unknown key 'namesapce' in expose_functions filter",
+        ),
+        (
+            {"match": "a", "metadata": {"k": 1}},
+            "a filter has either a 'match' or a 'metadata' key, not both",
+        ),
+        ({"match": 1}, "invalid type: number, expected a string"),
+        ({"match": "a", "namespace": None}, "invalid type: null, expected a string"),
         ({"metadata": [1]}, "invalid type: array, expected a map of metadata conditions"),
         ({"metadata": {1: True}}, "metadata keys must be strings, got: 1"),
         (
@@ -195,10 +210,48 @@ def test_invalid_entries(raw: Any, message: str) -> None:
         parse_function_filter(raw)
 
 
-def test_a_map_keeps_only_its_metadata() -> None:
+def test_map_forms_carry_their_namespace() -> None:
     assert parse_function_filter({"metadata": {"a": 1}, "namespace": "x"}) == MetadataFilter(
-        {"a": 1}
+        {"a": 1}, "x"
     )
+    # the map form's pattern is bare: no match(...) wrapper is removed
+    assert parse_function_filter({"match": "svc::*"}) == MatchFilter("svc::*")
+    assert parse_function_filter({"match": 'match("a")', "namespace": "o"}) == MatchFilter(
+        'match("a")', "o"
+    )
+    # an empty metadata map beside a pattern is no condition: the engine keeps the pattern
+    assert parse_function_filter({"match": "a", "metadata": {}}) == MatchFilter("a")
+
+
+@pytest.mark.parametrize(
+    ("flt", "namespace", "matches"),
+    [
+        # rbac_config.rs tests: a rule without a namespace is scoped to `default`
+        (MatchFilter("svc::*"), "default", True),
+        (MatchFilter("svc::*"), "orders", False),
+        (MatchFilter("svc::*", "orders"), "orders", True),
+        (MatchFilter("svc::*", "orders"), "default", False),
+        (MatchFilter("svc::*", "orders"), "analytics", False),
+        (MetadataFilter({"public": True}, "team"), "team", True),
+        (MetadataFilter({"public": True}, "team"), "default", False),
+        (MetadataFilter({"public": True}), "default", True),
+    ],
+)
+def test_filters_match_in_their_namespace_only(
+    flt: MatchFilter | MetadataFilter, namespace: str, matches: bool
+) -> None:
+    assert flt.matches("svc::get", {"public": True}, namespace) is matches
+
+
+def test_namespaced_metadata_filter_from_config() -> None:
+    # function_filter_round_trips_through_serde, read from its serialized form
+    flt = parse_function_filter(
+        {"metadata": {"public": True, "scope": 'match("team-*")'}, "namespace": "team"}
+    )
+    meta = {"public": True, "scope": "team-alpha"}
+    assert flt.matches("svc::get", meta, "team")
+    assert not flt.matches("svc::get", {"public": False, "scope": "team-alpha"}, "team")
+    assert not flt.matches("svc::get", meta, "default")
 
 
 def test_lists() -> None:
@@ -222,3 +275,47 @@ def test_match_strings_round_trip(raw: list[str]) -> None:
     assert [f'match("{f.pattern}")' for f in filters if isinstance(f, MatchFilter)] == [
         f'match("{r[7:-2]}")' for r in raw
     ]
+
+
+filter_maps = st.dictionaries(
+    st.sampled_from(["match", "metadata", "namespace", "other"]),
+    st.one_of(
+        st.sampled_from(["api::*", "orders", "", 'match("x*")']),
+        st.dictionaries(st.sampled_from(["public", "tier"]), st.one_of(st.booleans(), st.just('match("f*")')), max_size=2),
+        st.integers(0, 1),
+        st.none(),
+    ),
+    max_size=3,
+)  # fmt: skip
+
+
+@given(filter_maps)
+@settings(max_examples=400, deadline=None)
+def test_map_form_equals_a_reference_model(raw: dict[str, Any]) -> None:
+    """The engine's visitor: unknown keys refuse; ``match`` and ``namespace`` are strings;
+    ``metadata`` a map; exactly one of a pattern and (non-empty) conditions."""
+    before = snapshot(raw)
+    try:
+        parsed: Any = parse_function_filter(raw)
+    except InvalidFunctionFilter:
+        parsed = None
+    assert snapshot(raw) == before
+
+    def expected() -> Any:
+        if any(key not in ("match", "metadata", "namespace") for key in raw):
+            return None
+        if any(type(raw[k]) is not str for k in ("match", "namespace") if k in raw):
+            return None
+        if "metadata" in raw and type(raw["metadata"]) is not dict:
+            return None
+        conditions = {
+            k: Wildcard(v[7:-2]) if isinstance(v, str) and v.startswith('match("') else v
+            for k, v in raw.get("metadata", {}).items()
+        }
+        if ("match" in raw) == bool(conditions):
+            return None
+        if "match" in raw:
+            return MatchFilter(raw["match"], raw.get("namespace"))
+        return MetadataFilter(conditions, raw.get("namespace"))
+
+    assert parsed == expected()

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from iii_core._base import WireStruct
 from msgspec import UNSET, Meta, UnsetType
@@ -33,6 +33,16 @@ class OtelConfig(WireStruct, kw_only=True):
             str,
             Meta(
                 description="The engine's WebSocket URL; `/otel` is appended to its path."
+            ),
+        ]
+        | None
+        | UnsetType
+    ) = UNSET
+    engine_ws_headers: (
+        Annotated[
+            dict[str, Any],
+            Meta(
+                description="Headers sent on the engine's /otel WebSocket handshake (iii-helpers 0.24.6), for an engine behind auth. Absent or null: none. A name must be an HTTP token and a value visible ASCII, space or tab (OtelConfigError otherwise)."
             ),
         ]
         | None

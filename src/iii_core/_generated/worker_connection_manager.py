@@ -11,7 +11,7 @@ from msgspec import UNSET, Meta, UnsetType, field
 
 class AuthInput(WireStruct, kw_only=True):
     """
-    What a worker-connection auth function receives. Code contract: the docs mark every field optional, but iii-helpers 0.20.0 requires every field that has no default, and so does this type.
+    What a worker-connection auth function receives. Code contract: the docs mark every field optional, but iii-helpers requires every field that has no default, and so does this type.
     """
 
     headers: dict[str, str]
@@ -21,11 +21,36 @@ class AuthInput(WireStruct, kw_only=True):
 
 class AuthResult(WireStruct, kw_only=True):
     """
-    What a worker-connection auth function returns. Every field is optional, with the defaults of iii-helpers 0.20.0 and the engine's serde; `allowed_trigger_types` and `function_registration_prefix` default to None, represented as absent (UNSET): absent or null allows every trigger type and sets no prefix.
+    What a worker-connection auth function returns. Every field is optional, with the defaults of iii-helpers and the engine's serde; `allowed_trigger_types` and `function_registration_prefix` default to None, represented as absent (UNSET): absent or null allows every trigger type and sets no prefix.
     """
 
-    allowed_functions: list[str] | UnsetType = field(default_factory=list)
-    forbidden_functions: list[str] | UnsetType = field(default_factory=list)
+    namespaces: (
+        Annotated[
+            dict[str, list[str]],
+            Meta(
+                description='Grants scoped to one namespace each, as {"orders": ["svc::*"]}: a grant is an exact function id or a wildcard, bare or written match("..."), and applies in the namespace that names it only. The keys are also the namespaces the session may declare on engine::workers::register. Empty: no scoped grants, and the session may declare any namespace.'
+            ),
+        ]
+        | UnsetType
+    ) = field(default_factory=dict)
+    allowed_functions: (
+        Annotated[
+            list[str],
+            Meta(
+                description="Function ids allowed beyond expose_functions, in the `default` namespace only (exact ids, not patterns)."
+            ),
+        ]
+        | UnsetType
+    ) = field(default_factory=list)
+    forbidden_functions: (
+        Annotated[
+            list[str],
+            Meta(
+                description="Function ids denied in every namespace, even infrastructure functions."
+            ),
+        ]
+        | UnsetType
+    ) = field(default_factory=list)
     allowed_trigger_types: (
         Annotated[
             list[str],
@@ -45,13 +70,22 @@ class AuthResult(WireStruct, kw_only=True):
 
 class OnFunctionRegistrationInput(WireStruct, kw_only=True):
     """
-    What an on-function-registration hook receives. Code contract: the docs mark every field optional, but iii-helpers 0.20.0 requires every field that has no default, and so does this type.
+    What an on-function-registration hook receives. Code contract: the docs mark every field optional, but iii-helpers requires every field that has no default, and so does this type.
     """
 
     function_id: str
     context: Annotated[dict[str, Any], Meta(description="The auth function's context.")]
     description: str | None | UnsetType = UNSET
     metadata: dict[str, Any] | None | UnsetType = UNSET
+    namespace: (
+        Annotated[
+            str,
+            Meta(
+                description="The namespace the function registers in (the connection's)."
+            ),
+        ]
+        | UnsetType
+    ) = "default"
 
 
 class OnFunctionRegistrationResult(WireStruct, kw_only=True):
@@ -66,7 +100,7 @@ class OnFunctionRegistrationResult(WireStruct, kw_only=True):
 
 class OnTriggerRegistrationInput(WireStruct, kw_only=True):
     """
-    What an on-trigger-registration hook receives. Code contract: the docs mark every field optional, but iii-helpers 0.20.0 requires every field that has no default, and so does this type.
+    What an on-trigger-registration hook receives. Code contract: the docs mark every field optional, but iii-helpers requires every field that has no default, and so does this type.
     """
 
     trigger_id: str
@@ -78,6 +112,15 @@ class OnTriggerRegistrationInput(WireStruct, kw_only=True):
         | UnsetType
     ) = UNSET
     metadata: dict[str, Any] | None | UnsetType = UNSET
+    namespace: (
+        Annotated[
+            str,
+            Meta(
+                description="The namespace the trigger's target function resolves in: the registration's, or `default` when it has none."
+            ),
+        ]
+        | UnsetType
+    ) = "default"
 
 
 class OnTriggerRegistrationResult(WireStruct, kw_only=True):
@@ -93,7 +136,7 @@ class OnTriggerRegistrationResult(WireStruct, kw_only=True):
 
 class OnTriggerTypeRegistrationInput(WireStruct, kw_only=True):
     """
-    What an on-trigger-type-registration hook receives. Code contract: the docs mark every field optional, but iii-helpers 0.20.0 requires every field that has no default, and so does this type.
+    What an on-trigger-type-registration hook receives. Code contract: the docs mark every field optional, but iii-helpers requires every field that has no default, and so does this type.
     """
 
     trigger_type_id: str

@@ -8,8 +8,13 @@ published model's ``statusCode`` alias (which the engine ignores, answering 200)
 ``type`` tag. :func:`http` wraps a ``(StreamRequest, StreamResponse)`` handler as iii-helpers
 does; the response goes to a :class:`ResponseSink` and the request body comes from a
 :class:`RequestBodySource`, both supplied by a binding (``iii_core.asgi``, or an iii SDK
-channel). The engine's side of the exchange, for bindings, is ``iii_core.http.engine``. This
-package performs no I/O and imports no binding.
+channel).
+
+The package has two halves. ``iii_core.http.engine`` is the engine's side of the exchange
+(request payload, response assembly, control messages, header rules): pure core, under the
+import contract, no asyncio. This package itself is the asyncio half a handler sees (the
+writer's ordered fire-and-forget calls schedule tasks on the running loop); it performs no
+I/O of its own and imports no binding.
 """
 
 from iii_core._generated.http import (

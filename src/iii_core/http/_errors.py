@@ -8,12 +8,18 @@ from a bug. Nothing here performs I/O.
 
 from __future__ import annotations
 
+from iii_core.errors import ErrorCode, IIICoreError
+
 __all__ = ["ClientDisconnected", "ResponseClosed"]
 
 
-class ClientDisconnected(ConnectionError):
+class ClientDisconnected(IIICoreError, ConnectionError):
     """The HTTP client disconnected: the response cannot be delivered, the body will not end."""
 
+    code = ErrorCode.CLIENT_DISCONNECTED
 
-class ResponseClosed(RuntimeError):
+
+class ResponseClosed(IIICoreError, RuntimeError):
     """A write to a response whose body was already ended."""
+
+    code = ErrorCode.RESPONSE_CLOSED

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from iii_core.http._control import set_headers_message, set_status_message
 from iii_core.http._sink import ResponseSink, ResponseWriter, WritableStream
 from iii_core.http._source import RequestBodySource
+from iii_core.http.engine._control import set_headers_message, set_status_message
 
 __all__ = ["InternalHttpRequest", "StreamRequest", "StreamResponse"]
 

@@ -1,8 +1,11 @@
 """The iii helper module ``observability``: payload redaction, trace propagation, spans, logs.
 
 Rules:
-- Names, signatures and behaviour are those of ``iii_helpers.observability`` 0.20.0; the
-  deliberate differences are listed in the README.
+- Names, signatures and behaviour are those of ``iii_helpers.observability`` 0.20.0, with
+  what later versions add (``OtelConfig.engine_ws_headers``, ``BaggageSpanProcessor`` copying
+  every entry with ``allowlist=None``); the deliberate differences are listed in
+  ``docs/observability.md``. What ``init_otel`` does to the process is owned by one object,
+  ``_runtime.RUNTIME``.
 - ``OtelConfig`` and ``ReconnectionConfig`` are the generated wire types
   (``schema/observability.json``); the reconnection formula is ``reconnection_delay_ms`` /
   ``reconnection_should_retry``.
@@ -34,7 +37,7 @@ from iii_core.observability._settings import OtelConfigError
 if TYPE_CHECKING:
     from iii_core.observability._baggage_processor import BaggageSpanProcessor
     from iii_core.observability._http_client import execute_traced_request
-    from iii_core.observability._pipeline import flush_otel, init_otel, shutdown_otel
+    from iii_core.observability._lifecycle import flush_otel, init_otel, shutdown_otel
     from iii_core.observability._propagation import (
         extract_baggage,
         extract_traceparent,
@@ -86,9 +89,9 @@ __all__ = [
 _NEEDS_OTEL = {
     "BaggageSpanProcessor": "_baggage_processor",
     "execute_traced_request": "_http_client",
-    "flush_otel": "_pipeline",
-    "init_otel": "_pipeline",
-    "shutdown_otel": "_pipeline",
+    "flush_otel": "_lifecycle",
+    "init_otel": "_lifecycle",
+    "shutdown_otel": "_lifecycle",
     "extract_baggage": "_propagation",
     "extract_traceparent": "_propagation",
     "inject_baggage": "_propagation",

@@ -1,9 +1,12 @@
-"""``BaggageSpanProcessor``: copies allow-listed baggage entries onto every new span.
+"""``BaggageSpanProcessor``: copies baggage entries onto every new span.
 
-Rules (iii-helpers 0.20.0): on start of a recording span, each allow-listed key found in the
-baggage of the parent context becomes a string attribute of the same name; sampled-out spans
-are skipped. The allowlist defaults to ``DEFAULT_ALLOWLIST``. ``init_otel`` registers this
-processor first, so the attributes exist before any exporter sees the span.
+Rules: on start of a recording span, the baggage entries of the parent context become string
+attributes of the same name; sampled-out spans are skipped. ``allowlist`` picks the keys:
+``DEFAULT_ALLOWLIST`` by default (the documented 0.20.0 API), or None for every entry, as
+iii-helpers 0.21.3 and later always do (so ``iii.tag.*`` keys reach traces). ``init_otel``
+registers it first with ``allowlist=None``, so the attributes exist before any exporter sees
+the span. ``opentelemetry-processor-baggage`` does the same copy, but it is a beta package and
+has no allow-list of its own order; these ten lines do not justify a dependency.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ __all__ = ["BaggageSpanProcessor"]
 
 
 class BaggageSpanProcessor(SpanProcessor):
-    """Copies the allow-listed baggage entries of the parent context onto each span."""
+    """Copies the parent context's baggage entries (the allow-listed ones) onto each span."""
 
-    def __init__(self, allowlist: Sequence[str] = DEFAULT_ALLOWLIST) -> None:
-        self._allowlist: tuple[str, ...] = tuple(allowlist)
+    def __init__(self, allowlist: Sequence[str] | None = DEFAULT_ALLOWLIST) -> None:
+        self._allowlist: tuple[str, ...] | None = None if allowlist is None else tuple(allowlist)
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         if not span.is_recording():
+            return
+        if self._allowlist is None:
+            for key, value in baggage.get_all(parent_context).items():
+                span.set_attribute(key, str(value))
             return
         for key in self._allowlist:
             value = baggage.get_baggage(key, parent_context)

@@ -10,6 +10,8 @@ Rules:
   socket is sent again on the next connection. WebSocket has no acknowledgements: a frame
   written while the engine is closing the socket can still be lost.
 - It needs no event loop of the application: it runs the ``websockets`` sync client.
+- ``headers`` (``OtelConfig.engine_ws_headers``) are sent on every handshake, reconnections
+  included.
 - ``flush`` waits until the queue is empty, or the engine is unreachable, or the timeout passes.
   ``close`` sends what is queued if connected (within the timeout), closes the socket and ends
   the thread; frames still queued then are dropped.
@@ -21,7 +23,7 @@ import logging
 import random
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 
 from websockets.sync.client import ClientConnection, connect
@@ -52,10 +54,12 @@ class EngineConnection:
         self,
         url: str,
         *,
+        headers: Sequence[tuple[str, str]] = (),
         reconnection: ReconnectionConfig | None = None,
         rand: Callable[[], float] = random.random,
     ) -> None:
         self.url = url
+        self._headers = tuple(headers)
         self._reconnection = reconnection or ReconnectionConfig()
         self._rand = rand
         self._frames: deque[bytes] = deque()
@@ -112,7 +116,10 @@ class EngineConnection:
                     self._link = _Link.CONNECTING
                 try:
                     with connect(
-                        self.url, open_timeout=_OPEN_TIMEOUT_S, close_timeout=_CLOSE_TIMEOUT_S
+                        self.url,
+                        additional_headers=self._headers,
+                        open_timeout=_OPEN_TIMEOUT_S,
+                        close_timeout=_CLOSE_TIMEOUT_S,
                     ) as socket:
                         attempt = 0
                         threading.Thread(

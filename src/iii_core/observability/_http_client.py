@@ -23,7 +23,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from iii_core.observability._http_attributes import client_span_start, is_ignored_url
-from iii_core.observability._state import running
+from iii_core.observability._runtime import RUNTIME
 
 __all__ = ["execute_traced_request"]
 
@@ -62,7 +62,7 @@ async def execute_traced_request(
         path=url.path,
         query=url.query.decode(),
     )
-    pipeline = running()
+    pipeline = RUNTIME.running()
     tracer = pipeline.tracer if pipeline is not None else trace.get_tracer(TRACER_NAME)
     with tracer.start_as_current_span(
         name,

@@ -27,6 +27,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from iii_core.errors import ErrorCode, IIICoreError
+
 __all__ = [
     "MAX_BYTES_ENV",
     "MAX_DEPTH",
@@ -68,8 +70,10 @@ SENSITIVE_FRAGMENTS = (
 _CONTAINERS = (dict, list, tuple)
 
 
-class NonStringKeyError(AttributeError, TypeError):
+class NonStringKeyError(IIICoreError, AttributeError, TypeError):
     """A dict handed to ``redact`` has a key that is not a ``str``."""
+
+    code = ErrorCode.NON_STRING_KEY
 
 
 def is_sensitive_key(key: str) -> bool:

@@ -1,42 +1,33 @@
-"""``init_otel``, ``flush_otel`` and ``shutdown_otel``: the process's OpenTelemetry pipeline.
+"""One ``init_otel`` pipeline: its providers, tracer, logger and engine connection.
 
 Rules:
-- ``init_otel`` resolves ``OtelConfig`` and the environment (``_settings``), then builds its own
-  tracer, meter and logger providers with one resource (``service.*``, ``telemetry.sdk.name=
-  iii-python-sdk``, ``telemetry.sdk.language=python``). Spans go through
-  ``BaggageSpanProcessor`` (first) and a batch processor per exporter; logs through a batch
-  processor per exporter; metrics through a periodic reader per exporter. Exporters: the
-  engine's ``/otel`` WebSocket and/or OTLP/HTTP (OpenTelemetry's exporters, configured by the
-  standard ``OTEL_EXPORTER_OTLP_*`` variables). A signal without exporter gets no provider
-  (``Logger`` then writes to stdlib ``logging``).
-- The iii helpers use these providers directly and never go through OpenTelemetry's globals,
-  which can be set only once per process. The globals are pointed, once, at switching providers
-  that follow the running pipeline (``_global_providers``), so ``init_otel`` -> ``shutdown_otel``
-  -> ``init_otel`` works any number of times in one process, with a fresh pipeline each time.
-- ``init_otel`` does nothing while a pipeline runs (even with another config), nor when
-  OpenTelemetry is disabled (a later call looks again). A missing or unreachable endpoint or
-  engine never raises: exporters retry or drop.
-- ``flush_otel`` force-flushes every provider, then waits (at most ``ENGINE_FLUSH_TIMEOUT_S``)
-  for queued frames to reach a reachable engine. ``shutdown_otel`` stops the urllib
-  instrumentation, the providers (flushing them) and the engine connection (delivering what is
-  queued, at most ``ENGINE_CLOSE_TIMEOUT_S``); it is safe to call at any time, and runs at exit.
-- ``loop`` is accepted for compatibility and not needed: the engine connection runs in its own
-  thread.
+- Built from resolved settings (``_settings``): tracer, meter and logger providers with one
+  resource (``service.*``, ``telemetry.sdk.name=iii-python-sdk``,
+  ``telemetry.sdk.language=python``). Spans go through ``BaggageSpanProcessor`` (first, copying
+  every baggage entry as iii-helpers 0.21.3 and later do) and a batch processor per exporter;
+  logs through a batch processor per exporter; metrics through a periodic reader per exporter.
+  Exporters: the engine's ``/otel`` WebSocket (with ``engine_ws_headers`` on its handshake)
+  and/or OTLP/HTTP (OpenTelemetry's exporters, configured by the standard
+  ``OTEL_EXPORTER_OTLP_*`` variables). A signal without exporter gets no provider (``Logger``
+  then writes to stdlib ``logging``).
+- A missing or unreachable endpoint or engine never raises: exporters retry or drop.
+- ``flush`` force-flushes every provider, then waits (at most ``ENGINE_FLUSH_TIMEOUT_S``) for
+  queued frames to reach a reachable engine. ``shutdown`` stops the providers (flushing them)
+  and the engine connection (delivering what is queued, at most ``ENGINE_CLOSE_TIMEOUT_S``).
+- A pipeline keeps no process state: the runtime (``_runtime``) owns which one runs, the urllib
+  patch (``wrap_urlopen``) and when the providers are offered as OpenTelemetry's globals.
 """
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import logging
-import os
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from opentelemetry import _logs, trace
+from opentelemetry import _logs, metrics, trace
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExporter
 from opentelemetry.sdk.metrics import MeterProvider
@@ -45,8 +36,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
-from iii_core._generated.observability import OtelConfig
-from iii_core.observability import _global_providers, _urllib
 from iii_core.observability._baggage_processor import BaggageSpanProcessor
 from iii_core.observability._engine_connection import EngineConnection
 from iii_core.observability._engine_exporters import (
@@ -54,10 +43,11 @@ from iii_core.observability._engine_exporters import (
     EngineMetricExporter,
     EngineSpanExporter,
 )
-from iii_core.observability._settings import OtelSettings, resolve_settings
-from iii_core.observability._state import replace_running, running
+from iii_core.observability._log_record import emit_record
+from iii_core.observability._settings import OtelSettings
+from iii_core.observability._urllib import traced_open
 
-__all__ = ["Pipeline", "flush_otel", "init_otel", "shutdown_otel"]
+__all__ = ["ENGINE_CLOSE_TIMEOUT_S", "ENGINE_FLUSH_TIMEOUT_S", "Pipeline", "build_pipeline"]
 
 TRACER_NAME = "iii-python-sdk"
 LOGGER_NAME = "iii.logger"
@@ -65,8 +55,6 @@ ENGINE_FLUSH_TIMEOUT_S = 5.0
 ENGINE_CLOSE_TIMEOUT_S = 5.0
 
 _log = logging.getLogger("iii.telemetry")
-_lock = threading.Lock()
-_EXIT_HOOK = threading.Event()  # set once shutdown_otel is registered to run at exit
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +68,53 @@ class Pipeline:
     logger_provider: LoggerProvider | None
     logger: _logs.Logger | None
     engine: EngineConnection | None
+    wrap_urlopen: Callable[[Any], Any] | None  # the urllib instrumentation, when enabled
+
+    def providers(self) -> list[Any]:
+        """The tracer, meter and logger providers this pipeline has."""
+        providers = (self.tracer_provider, self.meter_provider, self.logger_provider)
+        return [provider for provider in providers if provider is not None]
+
+    def emit_log(
+        self,
+        level: str,
+        message: str,
+        data: Any,
+        *,
+        service_name: str,
+        trace_id: str | None,
+        span_id: str | None,
+    ) -> None:
+        """One ``Logger`` call as a log record (``_log_record``); needs ``logger``."""
+        if self.logger is None:
+            raise RuntimeError("this pipeline exports no logs")
+        emit_record(
+            self.logger,
+            level,
+            message,
+            data,
+            service_name=service_name,
+            trace_id=trace_id,
+            span_id=span_id,
+        )
+
+    def offer_as_globals(self) -> None:
+        """Offer the providers as OpenTelemetry's globals (which keep the first one set)."""
+        trace.set_tracer_provider(self.tracer_provider)
+        if self.meter_provider is not None:
+            metrics.set_meter_provider(self.meter_provider)
+        if self.logger_provider is not None:
+            _logs.set_logger_provider(self.logger_provider)
+
+    def shutdown(self) -> None:
+        """Stop every provider (flushing it), then the engine connection."""
+        for provider in self.providers():
+            try:
+                provider.shutdown()
+            except Exception:  # one failing provider must not keep the others running
+                _log.debug("OpenTelemetry provider shutdown failed", exc_info=True)
+        if self.engine is not None:
+            self.engine.close(ENGINE_CLOSE_TIMEOUT_S)
 
 
 def _resource(settings: OtelSettings) -> Resource:
@@ -125,12 +160,17 @@ def _otlp_metric_exporter() -> MetricExporter:
     return OTLPMetricExporter()
 
 
-def _start(settings: OtelSettings) -> Pipeline:
+def build_pipeline(settings: OtelSettings) -> Pipeline:
+    """Start the providers and engine connection that ``settings`` describe."""
     resource = _resource(settings)
-    engine = EngineConnection(settings.engine_url) if settings.engine_url else None
+    engine = (
+        EngineConnection(settings.engine_url, headers=settings.engine_ws_headers)
+        if settings.engine_url
+        else None
+    )
 
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
-    tracer_provider.add_span_processor(BaggageSpanProcessor())
+    tracer_provider.add_span_processor(BaggageSpanProcessor(allowlist=None))
     for span_exporter in _exporters(
         engine, settings.otlp_traces, EngineSpanExporter, _otlp_span_exporter
     ):
@@ -169,76 +209,16 @@ def _start(settings: OtelSettings) -> Pipeline:
                 )
             )
 
+    tracer = tracer_provider.get_tracer(TRACER_NAME)
     return Pipeline(
         settings=settings,
         tracer_provider=tracer_provider,
-        tracer=tracer_provider.get_tracer(TRACER_NAME),
+        tracer=tracer,
         meter_provider=meter_provider,
         logger_provider=logger_provider,
         logger=logger_provider.get_logger(LOGGER_NAME) if logger_provider else None,
         engine=engine,
+        wrap_urlopen=partial(traced_open, tracer=tracer)
+        if settings.fetch_instrumentation_enabled
+        else None,
     )
-
-
-def init_otel(
-    config: OtelConfig | None = None, loop: asyncio.AbstractEventLoop | None = None
-) -> None:
-    """Start exporting spans, logs and metrics; a no-op while a pipeline already runs."""
-    with _lock:
-        if running() is not None:
-            return
-        settings = resolve_settings(config or OtelConfig(), os.environ)
-        if settings is None:
-            return
-        pipeline = _start(settings)
-        replace_running(pipeline)
-        _global_providers.install()
-        _global_providers.switch(pipeline.meter_provider)
-        if settings.fetch_instrumentation_enabled:
-            _urllib.enable()
-        if not _EXIT_HOOK.is_set():
-            atexit.register(shutdown_otel)
-            _EXIT_HOOK.set()
-
-
-async def flush_otel() -> None:
-    """Deliver what the providers and the engine connection hold, keeping them running."""
-    pipeline = running()
-    if pipeline is None:
-        return
-    providers: list[Any] = [
-        provider
-        for provider in (
-            pipeline.tracer_provider,
-            pipeline.meter_provider,
-            pipeline.logger_provider,
-        )
-        if provider is not None
-    ]
-    await asyncio.gather(*(asyncio.to_thread(provider.force_flush) for provider in providers))
-    if pipeline.engine is not None:
-        await asyncio.to_thread(pipeline.engine.flush, ENGINE_FLUSH_TIMEOUT_S)
-
-
-def shutdown_otel() -> None:
-    """Stop the pipeline (flushing it) and the urllib instrumentation; safe at any time."""
-    with _lock:
-        _urllib.disable()
-        pipeline = running()
-        if pipeline is None:
-            return
-        replace_running(None)
-        _global_providers.switch(None)
-        for provider in (
-            pipeline.tracer_provider,
-            pipeline.meter_provider,
-            pipeline.logger_provider,
-        ):
-            if provider is None:
-                continue
-            try:
-                provider.shutdown()
-            except Exception:  # one failing provider must not keep the others running
-                _log.debug("OpenTelemetry provider shutdown failed", exc_info=True)
-        if pipeline.engine is not None:
-            pipeline.engine.close(ENGINE_CLOSE_TIMEOUT_S)

@@ -11,7 +11,9 @@ Rules (iii-helpers 0.20.0, except where marked):
   then fails inside ``init_otel``). An explicit config value below 1 raises ``OtelConfigError``
   before anything is set up.
 - The engine URL gets ``/otel`` appended to its path (query and fragment kept, a trailing ``/``
-  dropped, never doubled).
+  dropped, never doubled). ``engine_ws_headers`` (iii-helpers 0.24.6) are sent on its
+  handshake; no environment fallback. A header that could not be sent (a name that is not an
+  HTTP token, a value with a control or non-ASCII character) raises ``OtelConfigError``.
 - Beyond the published package: OTLP/HTTP export of a signal is on when the standard
   ``OTEL_EXPORTER_OTLP_ENDPOINT`` or the signal's ``OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT`` is
   set (the OpenTelemetry exporter reads those itself). The engine ``/otel`` WebSocket is used
@@ -29,6 +31,8 @@ from urllib.parse import urlsplit, urlunsplit
 from msgspec import UNSET
 
 from iii_core._generated.observability import OtelConfig
+from iii_core._header_rules import is_header_name, is_visible_ascii
+from iii_core.errors import ErrorCode, IIICoreError
 
 __all__ = [
     "DEFAULT_ENGINE_URL",
@@ -45,8 +49,10 @@ _DISABLED = ("false", "0", "no", "off")
 _OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 
-class OtelConfigError(ValueError):
+class OtelConfigError(IIICoreError, ValueError):
     """An ``OtelConfig`` value that OpenTelemetry cannot run with."""
+
+    code = ErrorCode.INVALID_OTEL_CONFIG
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +64,7 @@ class OtelSettings:
     service_instance_id: str | None  # None: init_otel draws a uuid4
     service_namespace: str | None
     engine_url: str | None  # the /otel WebSocket URL, or None for no engine export
+    engine_ws_headers: tuple[tuple[str, str], ...]  # sent on the /otel handshake
     spans_flush_interval_ms: int
     logs_enabled: bool
     logs_flush_interval_ms: int
@@ -105,6 +112,19 @@ def _setting(
     return int(value)
 
 
+def _handshake_headers(config: OtelConfig) -> tuple[tuple[str, str], ...]:
+    headers = _given(config.engine_ws_headers) or {}
+    for name, value in headers.items():
+        if not is_header_name(name):
+            raise OtelConfigError(f"OtelConfig.engine_ws_headers: invalid header name {name!r}")
+        if not is_visible_ascii(value):
+            raise OtelConfigError(
+                f"OtelConfig.engine_ws_headers[{name!r}]: a value must be visible ASCII, "
+                "space or tab"
+            )
+    return tuple(headers.items())
+
+
 def _signal_endpoint(env: Mapping[str, str], signal: str) -> bool:
     return bool(env.get(_OTLP_ENDPOINT) or env.get(f"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"))
 
@@ -145,6 +165,7 @@ def resolve_settings(config: OtelConfig, env: Mapping[str, str]) -> OtelSettings
         or None,
         service_namespace=_given(config.service_namespace) or env.get("SERVICE_NAMESPACE") or None,
         engine_url=engine_otel_url(engine_base) if engine_base else None,
+        engine_ws_headers=_handshake_headers(config),
         spans_flush_interval_ms=_setting(
             config, "spans_flush_interval_ms", env, "OTEL_SPANS_FLUSH_INTERVAL_MS", 100
         ),

@@ -5,7 +5,10 @@ Rules (iii-helpers 0.20.0): while a pipeline runs, ``urllib.request.OpenerDirect
 propagation headers into the request, and records the response status, body size and content
 type; a status >= 400 or an exception marks the span ERROR (the exception is recorded once and
 re-raised; urllib raises ``HTTPError`` for 4xx/5xx). URLs matched by ``OTEL_FETCH_IGNORE_URLS``
-are not traced. ``enable``/``disable`` are idempotent; ``disable`` restores the original method.
+are not traced. This module only makes the traced method; installing and removing it is the
+runtime's (``_runtime``). OpenTelemetry's own ``opentelemetry-instrumentation-urllib`` is not
+used: its spans follow the newer HTTP conventions (no ``http.request.header.*`` nor body sizes
+of the iii SDKs' span shape) and it would be one more dependency.
 """
 
 from __future__ import annotations
@@ -13,33 +16,29 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import threading
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from iii_core.observability._http_attributes import client_span_start, is_ignored_url
-from iii_core.observability._state import running
 
-__all__ = ["disable", "enable", "enabled"]
-
-_lock = threading.Lock()
-_patched: dict[str, Any] = {}  # "open": the original method while the instrumentation is on
+__all__ = ["traced_open"]
 
 
-def _traced_open(original: Any) -> Any:
-    def traced_open(
+def traced_open(original: Any, tracer: trace.Tracer) -> Any:
+    """``original`` (``OpenerDirector.open``) wrapped in CLIENT spans of ``tracer``."""
+
+    def open_traced(
         self: urllib.request.OpenerDirector,
         fullurl: str | urllib.request.Request,
         data: Any = None,
         timeout: float | None = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
     ) -> Any:
-        pipeline = running()
         url = fullurl if isinstance(fullurl, str) else fullurl.full_url
-        if pipeline is None or is_ignored_url(url, os.environ):
+        if is_ignored_url(url, os.environ):
             return original(self, fullurl, data, timeout)
         if isinstance(fullurl, str):
             fullurl = urllib.request.Request(fullurl, data)
@@ -59,7 +58,7 @@ def _traced_open(original: Any) -> Any:
             attributes["http.request.body.size"] = len(body)
         if content_type := fullurl.get_header("Content-type"):
             attributes["http.request.header.content-type"] = content_type
-        with pipeline.tracer.start_as_current_span(
+        with tracer.start_as_current_span(
             name,
             kind=SpanKind.CLIENT,
             attributes=attributes,
@@ -92,25 +91,4 @@ def _traced_open(original: Any) -> Any:
                 span.set_status(Status(StatusCode.OK))
             return response
 
-    return traced_open
-
-
-def enable() -> None:
-    """Route ``OpenerDirector.open`` through a CLIENT span (once)."""
-    with _lock:
-        if "open" not in _patched:
-            original = _patched["open"] = urllib.request.OpenerDirector.open
-            urllib.request.OpenerDirector.open = _traced_open(original)  # type: ignore[method-assign]
-
-
-def disable() -> None:
-    """Restore the original ``OpenerDirector.open``."""
-    with _lock:
-        if "open" in _patched:
-            urllib.request.OpenerDirector.open = _patched.pop("open")  # type: ignore[method-assign]
-
-
-def enabled() -> bool:
-    """Whether ``OpenerDirector.open`` is currently traced."""
-    with _lock:
-        return "open" in _patched
+    return open_traced

@@ -1,8 +1,12 @@
-"""``with_span``: run an async function inside a new span of the ``init_otel`` pipeline.
+"""``with_span``: run a function inside a new span of the ``init_otel`` pipeline.
 
 Rules:
-- Before ``init_otel`` (or after ``shutdown_otel``) ``fn`` is awaited with OpenTelemetry's no-op
-  span, ``INVALID_SPAN``: every call on it is ignored and ``is_recording()`` is False.
+- ``fn`` takes the span; it may be async (its result is awaited) or a plain function (it runs
+  inside the span and its result is returned as is). iii-helpers accepts only async functions.
+- Before ``init_otel`` (or after ``shutdown_otel``) ``fn`` gets OpenTelemetry's no-op span,
+  ``INVALID_SPAN``: every call on it is ignored and ``is_recording()`` is False. A
+  ``traceparent`` is still honoured: its remote parent is the current span while ``fn`` runs,
+  so ``current_trace_id()`` and ``Logger`` correlate with it (iii-helpers drops it there).
 - Otherwise the span is started on the pipeline's tracer (``iii-python-sdk``) with
   ``kind`` (default INTERNAL), as a child of the current context, or, when ``traceparent`` is
   given, of that remote parent alone: the span's parent context is the extracted one, so span
@@ -15,37 +19,69 @@ Rules:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from iii_core.observability._state import running
+from iii_core.observability._runtime import RUNTIME
 
 __all__ = ["with_span"]
 
 T = TypeVar("T")
 
 
+async def _call(fn: Callable[[trace.Span], Awaitable[T] | T], span: trace.Span) -> T:
+    result = fn(span)
+    if inspect.isawaitable(result):
+        return cast(T, await result)
+    return result
+
+
+@overload
 async def with_span(
     name: str,
     fn: Callable[[trace.Span], Awaitable[T]],
     *,
     kind: SpanKind | None = None,
     traceparent: str | None = None,
+) -> T: ...
+
+
+@overload
+async def with_span(
+    name: str,
+    fn: Callable[[trace.Span], T],
+    *,
+    kind: SpanKind | None = None,
+    traceparent: str | None = None,
+) -> T: ...
+
+
+async def with_span(
+    name: str,
+    fn: Callable[[trace.Span], Awaitable[T] | T],
+    *,
+    kind: SpanKind | None = None,
+    traceparent: str | None = None,
 ) -> T:
-    """Await ``fn(span)`` inside a new span called ``name`` and return its result."""
-    pipeline = running()
-    if pipeline is None:
-        return await fn(trace.INVALID_SPAN)
+    """Run ``fn(span)`` (awaiting it when it is async) in a new span called ``name``."""
+    pipeline = RUNTIME.running()
     parent = (
         propagate.extract({"traceparent": traceparent})
         if traceparent
         else otel_context.get_current()
     )
+    if pipeline is None:
+        token = otel_context.attach(parent)
+        try:
+            return await _call(fn, trace.INVALID_SPAN)
+        finally:
+            otel_context.detach(token)
     with pipeline.tracer.start_as_current_span(
         name,
         context=parent,
@@ -54,7 +90,7 @@ async def with_span(
         set_status_on_exception=False,
     ) as span:
         try:
-            result = await fn(span)
+            result = await _call(fn, span)
         except Exception as exc:
             span.set_status(Status(StatusCode.ERROR, str(exc)))
             span.record_exception(exc)

@@ -9,6 +9,10 @@ the slow-client policy in :mod:`iii_core.server._socket`; the HTTP calls in
 :mod:`iii_core.server._calls`. Needs the ``serve`` extra (``websockets``).
 """
 
+from iii_core._extras import require_extra
+
+require_extra("serve", "iii_core.server")  # one line naming the extra, before any import fails
+
 from iii_core.server._hooks import AuthHook, JoinHook, LeaveHook
 from iii_core.server._main import serve
 from iii_core.server._server import (

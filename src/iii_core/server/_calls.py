@@ -15,18 +15,19 @@ from typing import Final
 
 import msgspec
 
+from iii_core.errors import ErrorCode
 from iii_core.server._store import StoreLink
 from iii_core.store import StoreCallError
 from iii_core.update import InvalidUpdateJSON
 
 __all__ = ["answer_call", "error_body"]
 
-_STATUS_BY_CODE: Final = {
+_STATUS_BY_CODE: Final[dict[str, HTTPStatus]] = {
     InvalidUpdateJSON.code: HTTPStatus.BAD_REQUEST,
-    "deserialization_error": HTTPStatus.BAD_REQUEST,
-    "function_not_found": HTTPStatus.NOT_FOUND,
-    "VALUE_TOO_LARGE": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    "STORE_UNAVAILABLE": HTTPStatus.SERVICE_UNAVAILABLE,
+    ErrorCode.DESERIALIZATION_ERROR: HTTPStatus.BAD_REQUEST,
+    ErrorCode.FUNCTION_NOT_FOUND: HTTPStatus.NOT_FOUND,
+    ErrorCode.VALUE_TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    ErrorCode.STORE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 _encoder = msgspec.json.Encoder()

@@ -15,18 +15,21 @@ import asyncio
 from dataclasses import dataclass
 from http import HTTPStatus
 
+from iii_core.errors import ErrorCode, IIICoreError
+
 __all__ = ["BadRequest", "RequestHead", "read_body", "read_head", "response"]
 
 _HEAD_END = b"\r\n\r\n"
 
 
-class BadRequest(Exception):
+class BadRequest(IIICoreError):
     """A request this server cannot read; answered with ``status`` and the connection closed."""
+
+    code = ErrorCode.BAD_REQUEST
 
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,7 @@ _encoder = msgspec.json.Encoder()
 
 def _refuse(writer: asyncio.StreamWriter, exc: BadRequest) -> None:
     """Answer a request that cannot be read; the connection is closed after it."""
-    writer.write(response(exc.status, error_body("bad_request", exc.message), keep_alive=False))
+    writer.write(response(exc.status, error_body(exc.code, exc.message), keep_alive=False))
 
 
 class StreamServer:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Literal, overload
 
-from msgspec import UNSET
+import msgspec
 
 from iii_core._generated.state import (
     StateDeleteInput,
@@ -41,31 +41,14 @@ from iii_core._generated.stream import (
     StreamSendInput,
     StreamSetInput,
     StreamUpdateInput,
-    UpdateAppend,
-    UpdateDecrement,
-    UpdateIncrement,
-    UpdateMerge,
-    UpdateOp,
-    UpdateRemove,
-    UpdateSet,
 )
+from iii_core._serde import unexpected
 from iii_core.store._errors import DESERIALIZATION_ERROR, FUNCTION_NOT_FOUND, StoreCallError
 from iii_core.store._functions import FUNCTIONS, FieldKind, Function
 from iii_core.store._requests import Request, StreamListAllInput
-from iii_core.update import InvalidOps
-from iii_core.update._decode import (
-    APPEND,
-    DECREMENT,
-    INCREMENT,
-    MERGE,
-    REMOVE,
-    SET,
-    DecodedOp,
-    _unexpected,
-    decode_ops,
-)
+from iii_core.update import DecodedOps, InvalidOps, decode_update_ops
 
-__all__ = ["decode_call"]
+__all__ = ["decode_call", "decode_request"]
 
 
 class _Reject(Exception):
@@ -99,35 +82,17 @@ _SPECS: Final[dict[str, _Spec]] = {
 }
 
 
-def _op_struct(op: DecodedOp) -> UpdateOp:
-    kind, path, argument = op
-    if kind == SET:
-        return UpdateSet(path=path, value=argument)
-    if kind == MERGE:
-        return UpdateMerge(path=UNSET if path is None else path, value=argument)
-    if kind == APPEND:
-        return UpdateAppend(path=UNSET if path is None else path, value=argument)
-    if kind == INCREMENT:
-        return UpdateIncrement(path=path, by=argument)
-    if kind == DECREMENT:
-        return UpdateDecrement(path=path, by=argument)
-    if kind == REMOVE:
-        return UpdateRemove(path=path)
-    raise AssertionError(f"unknown op kind {kind}")  # pragma: no cover
-
-
 def _field(kind: FieldKind, value: Any) -> Any:
     if kind is FieldKind.VALUE:
         return value
     if kind is FieldKind.OPS:
         try:
-            decoded = decode_ops(value)
+            return decode_update_ops(value)
         except InvalidOps as exc:
             raise _Reject(exc.reason) from None
-        return [_op_struct(op) for op in decoded]
     if type(value) is str or (kind is FieldKind.OPTIONAL_STRING and value is None):
         return value
-    raise _Reject(f"invalid type: {_unexpected(value)}, expected a string")
+    raise _Reject(f"invalid type: {unexpected(value)}, expected a string")
 
 
 def _from_map(spec: _Spec, payload: Mapping[Any, Any]) -> dict[str, Any]:
@@ -200,6 +165,17 @@ def decode_call(function_id: str, payload: Any) -> Request:
     ``Failed to deserialize input for <id>: <serde reason>``) for a payload the engine refuses.
     ``state::set`` accepts ``data`` as an alias of ``value``.
     """
+    request = decode_request(function_id, payload)
+    ops = getattr(request, "ops", None)
+    if isinstance(ops, DecodedOps):
+        return msgspec.structs.replace(request, ops=ops.structs())
+    return request
+
+
+def decode_request(function_id: str, payload: Any) -> Request:
+    """:func:`decode_call` for the call flow: the same checks and errors, but an update's
+    ``ops`` are left as the update engine's :class:`~iii_core.update.DecodedOps`, which
+    ``apply_update_ops`` applies without decoding them again."""
     spec = _SPECS.get(function_id)
     if spec is None:
         raise StoreCallError(FUNCTION_NOT_FOUND, f"Function {function_id} not found")
@@ -209,7 +185,7 @@ def decode_call(function_id: str, payload: Any) -> Request:
         elif isinstance(payload, (list, tuple)):
             values = _from_seq(spec, payload)
         else:
-            raise _Reject(f"invalid type: {_unexpected(payload)}, expected struct {spec.rust_name}")
+            raise _Reject(f"invalid type: {unexpected(payload)}, expected struct {spec.rust_name}")
     except _Reject as exc:
         raise StoreCallError(
             DESERIALIZATION_ERROR,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from iii_core.errors import ErrorCode, IIICoreError
+
 __all__ = [
     "DESERIALIZATION_ERROR",
     "FUNCTION_NOT_FOUND",
@@ -23,32 +25,25 @@ __all__ = [
     "StoreCallError",
 ]
 
-DESERIALIZATION_ERROR: Final = "deserialization_error"
-FUNCTION_NOT_FOUND: Final = "function_not_found"
-VALUE_TOO_LARGE: Final = "VALUE_TOO_LARGE"
-STORE_UNAVAILABLE: Final = "STORE_UNAVAILABLE"
-STORE_BAD_DATA: Final = "STORE_BAD_DATA"
-STORE_CONFLICT: Final = "STORE_CONFLICT"
-STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
+DESERIALIZATION_ERROR: Final = ErrorCode.DESERIALIZATION_ERROR
+FUNCTION_NOT_FOUND: Final = ErrorCode.FUNCTION_NOT_FOUND
+VALUE_TOO_LARGE: Final = ErrorCode.VALUE_TOO_LARGE
+STORE_UNAVAILABLE: Final = ErrorCode.STORE_UNAVAILABLE
+STORE_BAD_DATA: Final = ErrorCode.STORE_BAD_DATA
+STORE_CONFLICT: Final = ErrorCode.STORE_CONFLICT
+STORE_WRITE_FAILED: Final = ErrorCode.STORE_WRITE_FAILED
 
 
-class StoreCallError(Exception):
+class StoreCallError(IIICoreError):
     """A ``stream::*`` / ``state::*`` call the engine would answer with an error body.
 
     ``code`` is the engine's error code and ``message`` its exact message; ``str(error)`` is the
-    message. A call that raises this changed nothing and emitted no event.
+    message followed by the code. A call that raises this changed nothing and emitted no event.
     """
-
-    code: str
-    message: str
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"StoreCallError(code={self.code!r}, message={self.message!r})"
 
     def __reduce__(self) -> tuple[type[StoreCallError], tuple[str, str]]:
         # Picklable (errors cross process boundaries in the bindings) with both fields intact.

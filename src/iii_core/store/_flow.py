@@ -32,7 +32,7 @@ from typing import Any, Final
 
 import msgspec
 
-from iii_core.store._decode_call import decode_call
+from iii_core.store._decode_call import decode_request
 from iii_core.store._errors import (
     DESERIALIZATION_ERROR,
     STORE_BAD_DATA,
@@ -122,7 +122,8 @@ def decode_stored(stored: Any, hash_key: str, field: str) -> Any:
 
 
 class Call(msgspec.Struct, frozen=True, gc=False):
-    """A decoded call: its function id, its typed request and the item it writes (``None``
+    """A decoded call: its function id, its typed request (an update's ``ops`` kept as the
+    update engine's ``DecodedOps``, so they are decoded once) and the item it writes (``None``
     for reads and ``stream::send``), which a binding may use to serialise writers of one
     item."""
 
@@ -134,7 +135,7 @@ class Call(msgspec.Struct, frozen=True, gc=False):
     def decode(cls, function_id: str, payload: Any) -> Call:
         """Decode a JSON payload the engine's way (raises :class:`StoreCallError`)."""
         check_payload_depth(function_id, payload)  # serde fails on depth while parsing
-        request = decode_call(function_id, payload)
+        request = decode_request(function_id, payload)
         writes = function_id not in READ_FUNCTIONS
         return cls(function_id, request, item_location(request) if writes else None)
 

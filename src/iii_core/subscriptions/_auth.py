@@ -2,7 +2,8 @@
 its result gives every join and leave hook of that connection.
 
 Rules (the engine's): ``headers`` maps each lowercased header name to its value, keeping only
-values made of visible ASCII characters and tabs (as ``http::HeaderValue::to_str`` does) and, for
+values made of visible ASCII characters, spaces and tabs (``http::HeaderValue::to_str``, the
+rule written once in ``iii_core._header_rules``) and, for
 a repeated header, the last value; ``path`` is the request path without its query; in
 ``query_params`` the query is split on ``&`` and each pair on its first ``=``, values are kept as
 sent (no percent-decoding, ``+`` stays ``+``), a pair without ``=`` has the value ``""``, and
@@ -19,12 +20,9 @@ from typing import Any
 from msgspec import UNSET
 
 from iii_core._generated.stream import StreamAuthInput, StreamAuthResult
+from iii_core._header_rules import is_visible_ascii
 
 __all__ = ["auth_context", "stream_auth_input"]
-
-
-def _visible_ascii(value: str) -> bool:
-    return all(char == "\t" or " " <= char <= "~" for char in value)
 
 
 def _query_params(query: str) -> dict[str, list[str]]:
@@ -48,7 +46,7 @@ def stream_auth_input(
     path, _, query = target.partition("?")
     host, port = peer
     return StreamAuthInput(
-        headers={name.lower(): value for name, value in headers if _visible_ascii(value)},
+        headers={name.lower(): value for name, value in headers if is_visible_ascii(value)},
         path=path,
         query_params=_query_params(query),
         addr=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",

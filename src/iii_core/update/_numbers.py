@@ -9,18 +9,9 @@ Nothing here performs I/O.
 
 from __future__ import annotations
 
-from typing import Final
+from iii_core._serde import I64_MAX, I64_MIN, U64_MAX
 
-__all__ = ["add", "is_number"]
-
-I64_MIN: Final = -(2**63)
-I64_MAX: Final = 2**63 - 1
-U64_MAX: Final = 2**64 - 1
-
-
-def is_number(value: object) -> bool:
-    kind = type(value)
-    return kind is int or kind is float
+__all__ = ["add"]
 
 
 def add(value: int | float, delta: int) -> int | float | None:

@@ -1,7 +1,8 @@
 """Merge value validation (the engine's ``validate_merge_value``) and JSON nesting depth.
 
 Rules: the depth is computed with an explicit stack, never recursion, so a value nested
-100,000 deep costs time proportional to its size and cannot raise ``RecursionError``.
+100,000 deep costs time proportional to its size and cannot raise ``RecursionError``; a flat
+value (no container among its values, the common case) is depth 1 without building a stack.
 Nothing here performs I/O.
 """
 
@@ -49,12 +50,18 @@ def check_merge_value(value: Any) -> tuple[str, str] | None:
             "value.too_many_keys",
             f"Merge value has {count} top-level keys, exceeds maximum of {MAX_VALUE_KEYS}",
         )
-    for sink in _SINKS_SORTED:
-        if sink in value:
-            return (
-                "value.proto_polluted",
-                f'Merge value top-level key "{sink}" is a prototype-pollution sink',
-            )
+    if "__proto__" in value or "constructor" in value or "prototype" in value:
+        sink = next(sink for sink in _SINKS_SORTED if sink in value)
+        return (
+            "value.proto_polluted",
+            f'Merge value top-level key "{sink}" is a prototype-pollution sink',
+        )
+    for child in value.values():
+        kind = type(child)
+        if kind is dict or kind is list:
+            break
+    else:
+        return None  # flat: depth 1
     depth = json_depth(value)
     if depth > MAX_VALUE_DEPTH:
         return (

@@ -2,12 +2,14 @@
 RBAC rules for worker connections as pure functions.
 
 Rules: the types are generated from ``schema/worker_connection_manager.json`` and only
-re-exported here (fields and defaults of iii-helpers 0.20.0, no ``namespaces``/``namespace``;
-a documented ``None`` default is absent, ``UNSET``). Beside them, the rules the engine applies
-to a session on an RBAC listener: :func:`resolve_access` (may this session call that
-function?), the ``expose_functions`` filters and their config form, the registration prefix,
-and applying a registration hook's result. They follow the engine's code where its docs say
-otherwise (each module's docstring says where). Nothing here performs I/O.
+re-exported here (fields and defaults as the engine reads them at iii bacffa0d, iii-helpers
+0.23.0 and later: ``AuthResult.namespaces``, ``namespace`` on the registration inputs; a
+documented ``None`` default is absent, ``UNSET``). Beside them, the rules the engine applies
+to a session on an RBAC listener: :func:`resolve_access` (may this session call that function
+in that namespace?), the namespaces a session may declare, the ``expose_functions`` filters
+and their config form, the registration prefix, and applying a registration hook's result.
+They follow the engine's code where its docs say otherwise (each module's docstring says
+where). Nothing here performs I/O.
 """
 
 from iii_core._generated.worker_connection_manager import (
@@ -25,6 +27,7 @@ from iii_core.worker_connection_manager._access import (
     AccessReason,
     Decision,
     resolve_access,
+    trigger_target_denial,
 )
 from iii_core.worker_connection_manager._filters import (
     FunctionFilter,
@@ -40,6 +43,14 @@ from iii_core.worker_connection_manager._hooks import (
     apply_trigger_registration_result,
     apply_trigger_type_registration_result,
 )
+from iii_core.worker_connection_manager._namespaces import (
+    DEFAULT_NAMESPACE,
+    blank_namespace_denial,
+    declared_namespace_denial,
+    effective_namespace,
+    grant_matches,
+    is_reserved_function_id,
+)
 from iii_core.worker_connection_manager._prefix import (
     add_registration_prefix,
     strip_registration_prefix,
@@ -47,6 +58,7 @@ from iii_core.worker_connection_manager._prefix import (
 from iii_core.worker_connection_manager._wildcard import wildcard_match
 
 __all__ = [
+    "DEFAULT_NAMESPACE",
     "INFRASTRUCTURE_FUNCTIONS",
     "AccessReason",
     "AuthInput",
@@ -67,9 +79,15 @@ __all__ = [
     "apply_function_registration_result",
     "apply_trigger_registration_result",
     "apply_trigger_type_registration_result",
+    "blank_namespace_denial",
+    "declared_namespace_denial",
+    "effective_namespace",
+    "grant_matches",
+    "is_reserved_function_id",
     "parse_expose_functions",
     "parse_function_filter",
     "resolve_access",
     "strip_registration_prefix",
+    "trigger_target_denial",
     "wildcard_match",
 ]

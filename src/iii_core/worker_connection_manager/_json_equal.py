@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from iii_core.update._numbers import I64_MIN, U64_MAX
+from iii_core._serde import I64_MIN, U64_MAX
 
 __all__ = ["json_equal"]
 

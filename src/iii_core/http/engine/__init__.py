@@ -7,8 +7,8 @@ the response it makes of the handler's channel frames and return value
 frames and outcomes in and sends the returned events. No I/O here.
 """
 
-from iii_core.http._control import apply_control_message
-from iii_core.http._request import (
+from iii_core.http.engine._control import apply_control_message
+from iii_core.http.engine._request import (
     engine_request,
     is_json_request,
     match_route,
@@ -17,7 +17,7 @@ from iii_core.http._request import (
     query_params,
     request_headers,
 )
-from iii_core.http._response import (
+from iii_core.http.engine._response import (
     NOT_FOUND,
     BufferedResponse,
     ResponseAssembler,

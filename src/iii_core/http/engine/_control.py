@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from iii_core.http._request import parse_json_body
+from iii_core.http.engine._request import parse_json_body
 
 __all__ = ["apply_control_message", "set_headers_message", "set_status_message"]
 

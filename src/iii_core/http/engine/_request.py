@@ -26,7 +26,7 @@ from urllib.parse import unquote_to_bytes
 
 import msgspec
 
-from iii_core.http._headers import JSON_CONTENT_TYPE, request_header_value
+from iii_core.http.engine._headers import JSON_CONTENT_TYPE, request_header_value
 
 __all__ = [
     "engine_request",

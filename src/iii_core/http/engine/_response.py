@@ -32,8 +32,8 @@ import msgspec
 
 from iii_core._codec import encode
 from iii_core._rust import rust_trim
-from iii_core.http._control import apply_control_message
-from iii_core.http._headers import JSON_CONTENT_TYPE, response_headers
+from iii_core.http.engine._control import apply_control_message
+from iii_core.http.engine._headers import JSON_CONTENT_TYPE, response_headers
 
 __all__ = [
     "NOT_FOUND",

@@ -1,0 +1,91 @@
+"""JSON text to a Python value with serde_json's rules, as the engine reads every request.
+
+Rules (serde_json 1.x without ``arbitrary_precision``, the engine's build):
+- ``-0`` is the float ``-0.0`` (so an ``increment`` of it gives ``1.0``, not ``1``);
+- an integer literal outside ``[-2**63, 2**64 - 1]`` is a float (rounded to the nearest
+  ``f64``); one too large for an ``f64`` is refused, as serde_json refuses it;
+- at most :data:`MAX_DEPTH` - 1 containers nest (serde_json's recursion limit of 128), so the
+  depth is a documented bound rather than Python's recursion limit;
+- every other number, string and container decodes exactly as msgspec decodes it (msgspec does
+  the parsing; this module only rewrites the rare literals above and measures depth, both at
+  C speed with ``bytes`` methods and regular expressions, never a Python loop per character).
+
+Errors are :class:`msgspec.DecodeError` (a ``ValueError``), so a caller catching msgspec's
+error needs no change. This is the one JSON reader for text that a client sends or a store
+holds: ``apply_update_ops_json``, ``iii-core apply``, ``iii-core call``, ``POST /call`` and
+the stores' readers should all call :func:`loads`. Pure: no I/O, no state.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Final
+
+import msgspec
+
+from iii_core._serde import I64_MIN, U64_MAX
+
+__all__ = ["MAX_DEPTH", "loads"]
+
+MAX_DEPTH: Final = 128
+"""serde_json's ``remaining_depth``: a document whose containers nest this deep is refused."""
+
+_decoder: Final = msgspec.json.Decoder()
+
+# A string literal, or an integer literal (not part of a float) that serde_json reads as a
+# float: `-0`, or 19 digits or more (u64::MAX has 20; 19 may be below i64::MIN). Strings are
+# matched whole so that the scan never looks inside one; the text is valid JSON when used.
+_STRING: Final = rb'"(?:[^"\\]|\\.)*+"'
+_NUMBER_RULES: Final = re.compile(_STRING + rb"|(?<![\d.eE+-])(-0|-?\d{19,})(?![\d.eE])", re.DOTALL)
+# Cheap tests for "maybe": a literal-prefixed pattern (re searches for its prefix at C speed)
+# and 19 zeros in the text with every digit turned into a zero (a plain substring search).
+_MINUS_ZERO: Final = re.compile(rb"-0(?![\d.eE])")
+_DIGITS_AS_ZERO: Final = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN: Final = b"0" * 19
+_STRINGS: Final = re.compile(_STRING, re.DOTALL)
+_NOT_BRACKETS: Final = bytes(set(range(256)) - set(b"[]{}"))
+_OPEN_CLOSE: Final = bytes.maketrans(b"{}", b"[]")
+
+
+def _depth_over_limit(data: bytes) -> bool:
+    """Whether containers nest :data:`MAX_DEPTH` deep or more."""
+    # Nesting that deep takes MAX_DEPTH openers and as many closers.
+    if len(data) < 2 * MAX_DEPTH or data.count(b"[") + data.count(b"{") < MAX_DEPTH:
+        return False
+    brackets = _STRINGS.sub(b"", data).translate(_OPEN_CLOSE, _NOT_BRACKETS)
+    # Each pass removes exactly the innermost level (replace does not rescan its output).
+    for _ in range(MAX_DEPTH - 1):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"[]", b"")
+    return bool(brackets)
+
+
+def _as_serde_reads(match: re.Match[bytes]) -> bytes:
+    literal = match.group()
+    if match.group(1) is None:
+        return literal  # a string
+    if literal == b"-0":
+        return b"-0.0"
+    return literal if I64_MIN <= int(literal) <= U64_MAX else literal + b".0"
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Decode one JSON document with serde_json's number rules and depth bound."""
+    if isinstance(data, str):
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise msgspec.DecodeError(f"JSON text is not valid UTF-8: {exc}") from None
+    elif not isinstance(data, bytes):
+        data = bytes(data)
+    if _depth_over_limit(data):
+        raise msgspec.DecodeError(
+            f"recursion limit exceeded: containers nest {MAX_DEPTH} deep or more"
+        )
+    value = _decoder.decode(data)
+    if _MINUS_ZERO.search(data) is None and (
+        len(data) < len(_LONG_DIGIT_RUN) or _LONG_DIGIT_RUN not in data.translate(_DIGITS_AS_ZERO)
+    ):
+        return value
+    return _decoder.decode(_NUMBER_RULES.sub(_as_serde_reads, data))

@@ -1,0 +1,90 @@
+"""iii-core's error model: one base class, one enum of codes.
+
+Rules:
+- Every public exception of ``iii_core`` derives from :class:`IIICoreError`, and also from
+  :class:`ValueError` when it reports bad input (a caller can keep catching ``ValueError``).
+- Every error carries ``code`` (an :class:`ErrorCode`, which is a ``str``) and ``message`` (the
+  exact text sent on the wire, when the error reaches one); ``str(error)`` is the message followed
+  by the code in brackets. Wire shapes (``{"error": {"code", "message"}}``) use ``code`` and
+  ``message``, never ``str(error)``.
+- Codes are spelled as the engine spells them (``deserialization_error`` lower case,
+  ``VALUE_TOO_LARGE`` upper case); a code is written once, here, and used by name everywhere.
+- Pure data: nothing here performs I/O.
+
+The hierarchy (``(V)``: also a ``ValueError``)::
+
+    Exception
+    └── IIICoreError                             .code, .message
+        ├── InvalidOps (V)                       iii_core.update — a malformed op list
+        ├── InvalidUpdateJSON (V)                iii_core.update — text that is not JSON
+        ├── StoreCallError                       iii_core.store — a stream::*/state::* call failed
+        ├── InvalidFunctionFilter (V)            iii_core.worker_connection_manager
+        ├── OtelConfigError (V)                  iii_core.observability
+        ├── NonStringKeyError (AttributeError, TypeError)   iii_core.observability.redact
+        ├── ClientDisconnected (ConnectionError) iii_core.http
+        ├── ResponseClosed (RuntimeError)        iii_core.http
+        ├── UnknownConnection (LookupError)      iii_core.subscriptions
+        ├── ConnectionAlreadyOpen (V)            iii_core.subscriptions
+        ├── BadRequest                           iii_core.server — an unreadable HTTP request
+        ├── CommandError                         iii_core.cli — a command's one-line failure
+        └── MissingExtra (ModuleNotFoundError)   an optional extra is not installed
+"""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["ErrorCode", "IIICoreError"]
+
+
+class ErrorCode(enum.StrEnum):
+    """Every error code iii-core raises or sends.
+
+    The engine's own codes come first; then the codes iii-core adds on its own wire surfaces
+    (the CLI, ``iii-core serve``, the stores); then local codes that name an exception class and
+    are never sent anywhere.
+    """
+
+    # The iii engine's codes (a call's error body).
+    DESERIALIZATION_ERROR = "deserialization_error"
+    FUNCTION_NOT_FOUND = "function_not_found"
+    VALUE_TOO_LARGE = "VALUE_TOO_LARGE"
+    # iii-core's wire codes: the CLI's and the server's answers, the store bindings' faults.
+    INVALID_JSON = "invalid_json"
+    INVALID_OPS = "invalid_ops"
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    STORE_WRITE_FAILED = "STORE_WRITE_FAILED"
+    STORE_BAD_DATA = "STORE_BAD_DATA"
+    STORE_CONFLICT = "STORE_CONFLICT"
+    BAD_REQUEST = "bad_request"
+    # Local codes: never on a wire.
+    CLIENT_DISCONNECTED = "client_disconnected"
+    RESPONSE_CLOSED = "response_closed"
+    UNKNOWN_CONNECTION = "unknown_connection"
+    CONNECTION_ALREADY_OPEN = "connection_already_open"
+    INVALID_FUNCTION_FILTER = "invalid_function_filter"
+    INVALID_OTEL_CONFIG = "invalid_otel_config"
+    NON_STRING_KEY = "non_string_key"
+    COMMAND_FAILED = "command_failed"
+    MISSING_EXTRA = "missing_extra"
+
+
+class IIICoreError(Exception):
+    """Base of every iii-core exception: ``code`` and ``message``.
+
+    A subclass sets its class-level ``code``; one whose code varies per instance (such as
+    ``StoreCallError``) assigns ``self.code`` in its constructor.
+    """
+
+    code: str = ""
+    message: str
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={str(self.code)!r}, message={self.message!r})"
+
+    def __str__(self) -> str:
+        return f"{self.message} [{self.code}]" if self.message else f"[{self.code}]"
