@@ -241,9 +241,11 @@ def _open_store(command: str, args: argparse.Namespace) -> Store:
             f"iii-core {command}: cannot open --data {args.data!r}: {problem}"
         ) from None
     except StoreCallError as exc:  # e.g. a data file held by another process
-        raise CommandError(
-            f"iii-core {command}: cannot open --data {args.data!r}: {exc.message}"
-        ) from None
+        # The log names the OS error it met on a file of its own (a lock or compaction file):
+        # say why in terms of the path the user typed, as for any other open failure.
+        cause = exc.__cause__
+        why = data_file_problem(args.data, cause) if isinstance(cause, OSError) else exc.message
+        raise CommandError(f"iii-core {command}: cannot open --data {args.data!r}: {why}") from None
     except Exception as exc:
         # Replaying a file that is not a store log can fail in any way the file's content
         # leads the replay to; the user needs to know which file and that it is not a log.

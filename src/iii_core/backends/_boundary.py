@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from iii_core.errors import ErrorCode
 from iii_core.store import ChangeEvent, StoreCallError, too_deep
 from iii_core.update import InvalidUpdateJSON
 
@@ -55,7 +56,7 @@ def owned_payload(function_id: str, payload: Any) -> Any:
         raise too_deep(function_id) from None
     except (TypeError, msgspec.EncodeError, msgspec.DecodeError) as exc:
         raise StoreCallError(
-            "deserialization_error", f"input for {function_id} is not a JSON value: {exc}"
+            ErrorCode.DESERIALIZATION_ERROR, f"input for {function_id} is not a JSON value: {exc}"
         ) from None
 
 

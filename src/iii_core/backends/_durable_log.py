@@ -78,6 +78,7 @@ from typing import Any, Final
 
 import msgspec
 
+from iii_core.errors import ErrorCode
 from iii_core.store import StoreCallError
 
 __all__ = [
@@ -100,11 +101,11 @@ COMPACT_RATIO: Final = 2.0
 #: depth decodes it.
 MAX_VALUE_DEPTH: Final = 256
 
-STORE_LOCKED: Final = "STORE_LOCKED"
-STORE_LOG_CORRUPT: Final = "STORE_LOG_CORRUPT"
-STORE_OPEN_FAILED: Final = "STORE_OPEN_FAILED"
-STORE_VALUE_REFUSED: Final = "STORE_VALUE_REFUSED"
-STORE_WRITE_FAILED: Final = "STORE_WRITE_FAILED"
+STORE_LOCKED: Final = ErrorCode.STORE_LOCKED
+STORE_LOG_CORRUPT: Final = ErrorCode.STORE_LOG_CORRUPT
+STORE_OPEN_FAILED: Final = ErrorCode.STORE_OPEN_FAILED
+STORE_VALUE_REFUSED: Final = ErrorCode.STORE_VALUE_REFUSED
+STORE_WRITE_FAILED: Final = ErrorCode.STORE_WRITE_FAILED
 
 _CHUNK: Final = 1 << 20
 _RECORD_SHAPE: Final = (
@@ -129,6 +130,8 @@ class CorruptStoreLogError(StoreCallError, ValueError):
 
     Also a ``ValueError``, which earlier releases raised for a corrupt log.
     """
+
+    code = ErrorCode.STORE_LOG_CORRUPT
 
 
 class DurableLog:

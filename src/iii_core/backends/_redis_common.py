@@ -34,6 +34,7 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 
+from iii_core._extras import MissingExtra
 from iii_core._generated.state import StateChangeEvent
 from iii_core._generated.stream import StreamChangeEvent
 from iii_core.backends._subscribers import RateLimitedWarning
@@ -49,10 +50,8 @@ from iii_core.update import MISSING
 
 try:
     import redis
-except ModuleNotFoundError as exc:  # pragma: no cover - exercised only without the extra
-    raise ModuleNotFoundError(
-        "the Redis stores need the 'redis' extra: pip install 'iii-core[redis]'"
-    ) from exc
+except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
+    raise MissingExtra("the Redis stores", "redis", "redis") from None
 
 __all__ = [
     "BACKOFF_BASE_SECONDS",

@@ -29,8 +29,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import redis
-
+from iii_core._extras import MissingExtra
 from iii_core.backends._base import Store, wall_clock_ms
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
@@ -64,6 +63,11 @@ from iii_core.store import (
     StoreCallError,
     encode_result,
 )
+
+try:
+    import redis
+except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
+    raise MissingExtra("iii_core.backends.redis", "redis", "redis") from None
 
 __all__ = ["DEFAULT_CHANNEL", "RedisStorage", "RedisStore", "client_options"]
 

@@ -23,9 +23,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
+from iii_core._extras import MissingExtra
 from iii_core.backends._base import DriverAsyncStore, wall_clock_ms
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
@@ -58,6 +56,12 @@ from iii_core.store import (
     StoreCallError,
     encode_result,
 )
+
+try:
+    import redis.asyncio as aioredis
+    from redis.exceptions import RedisError
+except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
+    raise MissingExtra("iii_core.backends.redis_async", "redis", "redis") from None
 
 __all__ = ["AsyncRedisStorage", "AsyncRedisStore"]
 

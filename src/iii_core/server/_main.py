@@ -73,7 +73,10 @@ def serve(
     bound)."""
     try:
         asyncio.run(_serve(host, port, data, redis_url, max_buffered_bytes))
-    except (OSError, StoreCallError) as exc:
+    except OSError as exc:
         print(f"iii-core serve: {exc}", file=sys.stderr)
+        return 1
+    except StoreCallError as exc:  # the store cannot be opened or reached (Redis down)
+        print(f"iii-core serve: {exc.message}", file=sys.stderr)
         return 1
     return 0
