@@ -223,6 +223,9 @@ class RedisStore(Store):
 
     def _listen(self) -> None:
         pubsub = self._redis.pubsub()  # type: ignore[no-untyped-call]
+        # Our own loop around redis-py's PubSub rather than run_in_thread()/run(): PubSub
+        # reconnects and re-subscribes by itself, but only the subscribe confirmation, which
+        # those helpers swallow, says when it is listening again (the moment to resync).
         requested = False
         try:
             while not self._closed.is_set():

@@ -204,6 +204,9 @@ class AsyncRedisStore(DriverAsyncStore):
 
     async def _listen(self) -> None:
         pubsub = self._redis.pubsub()
+        # Our own loop around redis-py's PubSub rather than run_in_thread()/run(): PubSub
+        # reconnects and re-subscribes by itself, but only the subscribe confirmation, which
+        # those helpers swallow, says when it is listening again (the moment to resync).
         requested = False
         try:
             while True:
