@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +45,14 @@ class StoreLink:
         """Run ``deliver(event)`` on the running loop for every change event, until
         :meth:`unwatch`."""
         loop = asyncio.get_running_loop()
+        loop_thread = threading.get_ident()
 
         def handler(event: ChangeEvent) -> None:
-            loop.call_soon_threadsafe(deliver, event)
+            # On the loop's own thread (a call made through the server), no self-pipe wake-up.
+            if threading.get_ident() == loop_thread:
+                loop.call_soon(deliver, event)
+            else:
+                loop.call_soon_threadsafe(deliver, event)
 
         unwatch = self.store.watch(handler)
         self._unwatch = await unwatch if inspect.isawaitable(unwatch) else unwatch
