@@ -26,29 +26,51 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 import h11
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
+from iii_core.errors import ErrorCode
 from iii_core.server._calls import error_body
-from iii_core.server._http import RequestHead, response_bytes
+from iii_core.server._http import Refusal, RequestHead, response_bytes
+from iii_core.server._limits import Limits
 from iii_core.server._socket import StreamSocket
+from iii_core.server._stats import Counters
 
-if TYPE_CHECKING:
-    from iii_core.server._server import Refusal, StreamServer
-
-__all__ = ["ClientConnection"]
+__all__ = ["ClientConnection", "ConnectionHost"]
 
 access_log = logging.getLogger("iii_core.server.access")
 
 _Timer = Literal["header", "body", "idle"]
+T = TypeVar("T")
+
+
+class ConnectionHost(Protocol):
+    """What a connection asks of its server (``StreamServer``): the routes, the hub, the
+    store, the limits and the counters."""
+
+    limits: Limits
+    counters: Counters
+
+    def now(self) -> float: ...
+    def opened(self, connection: ClientConnection) -> bool: ...
+    def closed(self, connection: ClientConnection) -> None: ...
+    def screen(self, head: RequestHead) -> Refusal | None: ...
+    def body_too_large(self) -> tuple[int, str, str]: ...
+    def answer_now(self, head: RequestHead) -> tuple[int, bytes] | None: ...
+    async def answer_call(self, head: RequestHead, body: bytes) -> tuple[int, bytes]: ...
+    async def authenticate(self, head: RequestHead, peer: tuple[str, int]) -> Any: ...
+    def connect_socket(self, socket: StreamSocket, context: Any) -> None: ...
+    async def on_message(self, socket: StreamSocket, message: bytes) -> None: ...
+    def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]: ...
 
 
 class ClientConnection(asyncio.Protocol):
-    def __init__(self, server: StreamServer) -> None:
+    def __init__(self, server: ConnectionHost) -> None:
         self._server = server
         self._limits = server.limits
         self._h11 = h11.Connection(
@@ -146,7 +168,7 @@ class ClientConnection(asyncio.Protocol):
                 status = exc.error_status_hint
                 if status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
                     self._server.counters.oversized_requests += 1
-                self._fail(status, "bad_request", str(exc))
+                self._fail(status, ErrorCode.BAD_REQUEST, str(exc))
                 return
             kind = type(event)
             if kind is h11.Request:
@@ -172,7 +194,7 @@ class ClientConnection(asyncio.Protocol):
             self._server.counters.oversized_requests += 1
             self._fail(
                 HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "bad_request",
+                ErrorCode.BAD_REQUEST,
                 f"the request head is over the server's limit of "
                 f"{self._limits.max_head_bytes} bytes (max_head_bytes)",
             )

@@ -14,9 +14,19 @@ from typing import Final
 
 import h11
 
-__all__ = ["RequestHead", "response_bytes"]
+__all__ = ["Refusal", "RequestHead", "response_bytes"]
 
 _REASONS: Final = {status.value: status.phrase.encode() for status in HTTPStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request refused from its head alone: answered with ``status`` and closed."""
+
+    status: int
+    code: str
+    message: str
+    extra_headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,6 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -39,6 +38,7 @@ import msgspec
 from websockets.frames import CloseCode
 
 from iii_core.backends import ChangeEvent, Store, wall_clock_ms
+from iii_core.errors import ErrorCode
 from iii_core.server._access import host_allowed, is_json, origin_allowed, token_matches
 from iii_core.server._calls import (
     BODY_TOO_LARGE,
@@ -49,7 +49,7 @@ from iii_core.server._calls import (
 )
 from iii_core.server._connection import ClientConnection
 from iii_core.server._hooks import AuthHook, JoinHook, LeaveHook, run_hook, run_hooks
-from iii_core.server._http import RequestHead
+from iii_core.server._http import Refusal, RequestHead
 from iii_core.server._limits import DEFAULT_ACCESS, DEFAULT_LIMITS, Access, Limits
 from iii_core.server._socket import StreamSocket, text_frame
 from iii_core.server._stats import Counters, ServerStats
@@ -67,7 +67,7 @@ from iii_core.subscriptions import (
 if TYPE_CHECKING:
     from iii_core.backends.redis_async import AsyncRedisStore
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LISTEN_BACKLOG", "Refusal", "StreamServer"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LISTEN_BACKLOG", "StreamServer"]
 
 log = logging.getLogger("iii_core.server")
 
@@ -81,16 +81,6 @@ SWEEP_SECONDS: Final = 0.25
 """How often the read timeouts are checked: a timeout ends up to this much late."""
 _BEARER: Final = ((b"www-authenticate", b"Bearer"),)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """A request refused from its head alone: answered with ``status`` and closed."""
-
-    status: int
-    code: str
-    message: str
-    extra_headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
 class StreamServer:
@@ -272,7 +262,7 @@ class StreamServer:
         if head.http_version not in ("1.0", "1.1"):
             return Refusal(
                 HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
-                "bad_request",
+                ErrorCode.BAD_REQUEST,
                 f"HTTP/{head.http_version} is not served: use HTTP/1.1",
             )
         if not host_allowed(head.header("host"), self._host, access.allow_hosts):
@@ -364,7 +354,7 @@ class StreamServer:
 
     def _store_seen(self, error: Exception | None) -> None:
         """Say on the log when the store becomes unreachable, and when it is back."""
-        unavailable = getattr(error, "code", None) == "STORE_UNAVAILABLE"
+        unavailable = getattr(error, "code", None) == ErrorCode.STORE_UNAVAILABLE
         if unavailable and self._store_available:
             self._store_available = False
             log.warning("store unavailable: %s", error)
