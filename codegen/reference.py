@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
-import inspect
 import json
 import sys
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from typing import Any
 import msgspec
 
 from iii_core.backends import MemoryStore
-from iii_core.server import StreamServer
+from iii_core.server import Limits
 from iii_core.server._calls import _STATUS_BY_CODE  # the statuses `iii-core serve` answers with
 from iii_core.store import READ_FUNCTIONS, WRITE_FUNCTIONS, StoreCallError, decode_call
 
@@ -186,7 +185,9 @@ ERROR_MEANINGS = {
     "message names the field, as the engine's serde does.",
     "function_not_found": "No such function id.",
     "VALUE_TOO_LARGE": "`state::set` of a value larger than the store's `max_value_bytes` "
-    "(no limit unless configured).",
+    "(no limit unless configured; `iii-core serve --max-value-bytes`, 1 MiB by default).",
+    "body_too_large": "The body (`POST /call`) is over `iii-core serve --max-body-bytes` or has "
+    "over `--max-body-values` JSON values; refused before any call.",
     "STORE_UNAVAILABLE": "The Redis store cannot be reached; the next call reconnects.",
 }
 
@@ -348,7 +349,7 @@ def _status(code: str) -> int:
 
 
 def _intro(schemas: dict[str, dict[str, Any]]) -> Iterator[str]:
-    body_limit = inspect.signature(StreamServer).parameters["max_body_bytes"].default
+    body_limit = Limits().max_body_bytes
     unknown = _answer(lambda: MemoryStore().call("stream::nope", {}))
     yield "# iii-core reference"
     yield ""
@@ -373,10 +374,11 @@ def _intro(schemas: dict[str, dict[str, Any]]) -> Iterator[str]:
     yield '  `{"function_id": ..., "payload": ...}` at a time on stdin and answers each with one'
     yield '  line `{"result": ...}` or `{"error": {"code": ..., "message": ...}}` on stdout.'
     yield "- **HTTP**: `iii-core serve` answers `POST /call/<function_id>` (the payload as the"
-    yield '  body) with `200 {"result": ...}`, or with the status below and'
-    yield f'  `{{"error": {{"code": ..., "message": ...}}}}`. A body over {body_limit:,} bytes'
-    yield f"  ({body_limit / (1 << 20):g} MiB, `StreamServer(max_body_bytes=...)`) is refused"
-    yield "  with status 413 before any call."
+    yield '  body, sent with `Content-Type: application/json`) with `200 {"result": ...}`, or'
+    yield '  with the status below and `{"error": {"code": ..., "message": ...}}`. A body over'
+    yield f"  {body_limit:,} bytes ({body_limit / (1 << 20):g} MiB by default, `--max-body-bytes`)"
+    yield "  is refused with status 413 before any call; docs/websocket.md lists every other"
+    yield "  limit and refusal of the server."
     yield ""
     yield "## Errors"
     yield ""

@@ -57,7 +57,6 @@ def test_the_walk_finds_the_known_exceptions() -> None:
         "InvalidFunctionFilter",
         "OtelConfigError",
         "NonStringKeyError",
-        "BadRequest",
     } <= names
 
 

@@ -127,7 +127,9 @@ def call_by_http() -> Iterator[Caller]:
     def call(calls: list[tuple[str, bytes]]) -> list[Any]:
         answers = []
         for name, payload in calls:
-            answer = server.http.post(f"/call/{name}", content=payload)
+            answer = server.http.post(
+                f"/call/{name}", content=payload, headers={"Content-Type": "application/json"}
+            )
             answers.append(json.loads(answer.content))
         return answers
 

@@ -139,8 +139,12 @@ extra.
   GET /stats                 the server's counters (connections, messages, drops, ...)
 
 The store is in memory (default), durable with --data FILE, or shared on Redis with --redis URL,
-where the writes of every process reach every subscriber. A client whose unsent messages exceed
---max-buffer bytes is disconnected (it can reconnect and join again for a fresh sync).
+where the writes of every process reach every subscriber. A client whose unsent bytes are over
+--max-buffer when a new message comes is disconnected (it can reconnect and join again for a
+fresh sync). A call needs Content-Type: application/json. With a token (--token, or the
+III_CORE_TOKEN environment variable), /call, /stats and the upgrade need
+"Authorization: Bearer <token>". Every limit below has a default; docs/websocket.md has every
+rule.
 
 Example:
   $ iii-core serve --port 3112 --data store.log &
@@ -271,11 +275,10 @@ def _run_call(args: argparse.Namespace) -> int:
 
 def _run_serve(args: argparse.Namespace) -> int:
     require_extra("serve", "iii-core serve")
-    from iii_core.server import serve as run_server
+    from iii_core.server import main as serve_main
 
-    given = {"host": args.host, "port": args.port, "max_buffered_bytes": args.max_buffer}
-    options = {name: value for name, value in given.items() if value is not None}
-    return run_server(data=args.data, redis_url=args.redis, **options)
+    # Its options, help included, are iii_core.server's (every limit of the server is one).
+    return serve_main(args.options, description=_SERVE_HELP, epilog=_EXIT_STATUSES)
 
 
 def _subcommand(
@@ -284,13 +287,18 @@ def _subcommand(
     summary: str,
     description: str,
     run: Callable[[argparse.Namespace], int],
+    *,
+    own_options: bool = False,
 ) -> argparse.ArgumentParser:
+    """A command; with ``own_options``, its arguments (``--help`` too) are handed to ``run``
+    as ``args.options``, unparsed."""
     parser: argparse.ArgumentParser = commands.add_parser(
         name,
         help=summary,
         description=description,
         epilog=_EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=not own_options,
     )
     parser.set_defaults(run=run)
     return parser
@@ -335,28 +343,24 @@ def build_parser() -> argparse.ArgumentParser:
         _run_call,
     )
     _store_options(call)
-    serve = _subcommand(
+    _subcommand(
         commands,
         "serve",
         "serve live stream subscriptions over WebSocket, and store calls over HTTP",
         _SERVE_HELP,
         _run_serve,
-    )
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on, 0 for any free (default 3112)")
-    _store_options(serve)
-    serve.add_argument(
-        "--max-buffer",
-        type=int,
-        metavar="BYTES",
-        help="unsent bytes a client may fall behind by before it is dropped (default 1 MiB)",
+        own_options=True,
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run ``iii-core``; return its exit status (see ``_EXIT_STATUSES``)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, options = parser.parse_known_args(argv)
+    if options and args.command != "serve":
+        parser.error(f"unrecognized arguments: {' '.join(options)}")
+    args.options = options
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

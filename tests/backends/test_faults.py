@@ -249,7 +249,12 @@ class Serve:
 def post(port: int, function_id: str, body: bytes) -> tuple[int, Any]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        connection.request("POST", f"/call/{function_id}", body=body)
+        connection.request(
+            "POST",
+            f"/call/{function_id}",
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )
         answer = connection.getresponse()
         return answer.status, json.loads(answer.read())
     finally:

@@ -113,21 +113,18 @@ def test_wrong_command_line_is_one_line_pointing_at_help(
     assert_one_line_failure(run, EXIT_USAGE, fragment, "--help")
 
 
-# `serve`'s options and store are issue-10's (src/iii_core/server/_main.py); these state the
-# contract it is to meet, with iii_core._cli_exit's helpers.
-@pytest.mark.xfail(strict=True, reason="serve options: issue-10")
+# `serve`'s options and store are issue-10's (src/iii_core/server/_main.py), with
+# iii_core._cli_exit's helpers.
 def test_serve_port_out_of_range_is_a_usage_error() -> None:
     run = iii_core("serve", "--port", "70000", timeout=30)
     assert_one_line_failure(run, EXIT_USAGE, "70000")
 
 
-@pytest.mark.xfail(strict=True, reason="serve options: issue-10")
 def test_serve_malformed_redis_url_is_a_usage_error() -> None:
     run = iii_core("serve", "--port", "0", "--redis", "notaurl", timeout=30)
     assert_one_line_failure(run, EXIT_USAGE, "iii-core serve", "notaurl")
 
 
-@pytest.mark.xfail(strict=True, reason="serve options: issue-10")
 def test_serve_data_file_in_a_missing_directory_names_that_directory() -> None:
     run = iii_core("serve", "--port", "0", "--data", "/nonexistent/x.log", timeout=30)
     line = assert_one_line_failure(run, EXIT_FAILED, "iii-core serve", "'/nonexistent' does not")

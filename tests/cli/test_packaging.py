@@ -253,6 +253,7 @@ def test_with_every_extra_serve_answers_and_stops(every_extra: Environment) -> N
         request = urllib.request.Request(
             f"http://{address.group(1)}/call/state::set",
             data=b'{"scope": "s", "key": "k", "value": 7}',
+            headers={"Content-Type": "application/json"},  # any other type is refused (415)
             method="POST",
         )
         with urllib.request.urlopen(request, timeout=30) as response:

@@ -89,7 +89,11 @@ class _Caller:
         self.http = httpx.Client(base_url=base_url, timeout=30)
 
     def call(self, function_id: str, payload: Any) -> Any:
-        answer = self.http.post(f"/call/{function_id}", json=payload)
+        answer = self.http.post(
+            f"/call/{function_id}",
+            content=json.dumps(payload).encode(),
+            headers={"content-type": "application/json"},
+        )
         body = answer.json()
         if answer.status_code != 200:
             raise StoreCallFailed(answer.status_code, body["error"])
@@ -150,16 +154,24 @@ _LISTENING = re.compile(rb"listening on 127\.0\.0\.1:(\d+)")
 
 
 class ServeProcess(_Caller):
-    """``iii-core serve --port 0 ARGS...`` as a child process, stopped with SIGTERM."""
+    """``iii-core serve --port 0 ARGS...`` as a child process (``env`` added to this process's
+    environment, ``preexec_fn`` run in the child before it starts), stopped with SIGTERM."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         # A file, not a pipe: a server that logs a lot must never block on a full pipe.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        self._final_stderr = b""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "iii_core.cli", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            preexec_fn=preexec_fn,  # noqa: PLW1509 - it only sets an rlimit
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline()  # the process prints it once listening, or exits
@@ -173,6 +185,9 @@ class ServeProcess(_Caller):
         super().__init__(f"http://127.0.0.1:{port}")
 
     def stderr(self) -> bytes:
+        """What the process wrote on standard error (all of it, once stopped)."""
+        if self._stderr.closed:
+            return self._final_stderr
         self._stderr.seek(0)
         return self._stderr.read()
 
@@ -187,4 +202,5 @@ class ServeProcess(_Caller):
             if self.process.poll() is None:
                 self.process.kill()
             self.process.communicate(timeout=10)
+            self._final_stderr = self.stderr()
             self._stderr.close()

@@ -16,6 +16,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from iii_core._generated.stream import StreamJoinLeaveEvent
 from iii_core.backends.redis_async import AsyncRedisStore
+from iii_core.server import Limits
 from tests.redis_server import RedisServer
 from tests.server.raw import RawClient, join_frame
 from tests.server.support import ServerThread, StoreCallFailed, join, wait_until
@@ -72,7 +73,7 @@ def test_a_client_that_vanishes_without_closing(start_server: Callable[..., Serv
 def test_a_client_that_never_reads_is_dropped_and_nobody_else_waits(
     start_server: Callable[..., ServerThread],
 ) -> None:
-    server = start_server(max_buffered_bytes=256 * 1024)
+    server = start_server(limits=Limits(max_buffered_bytes=256 * 1024))
     stalled = RawClient(server.server.port, receive_buffer=4096)
     stalled.join("stalled", "s", "g")
     with connect(server.url, open_timeout=10, max_queue=None) as healthy:
@@ -101,7 +102,7 @@ def test_a_client_that_never_reads_is_dropped_and_nobody_else_waits(
 
 
 def test_malformed_frames_are_ignored(start_server: Callable[..., ServerThread]) -> None:
-    server = start_server(max_message_bytes=64 * 1024)
+    server = start_server(limits=Limits(max_message_bytes=64 * 1024))
     with (
         connect(server.url, open_timeout=10) as other,
         connect(server.url, open_timeout=10) as client,
@@ -195,9 +196,12 @@ def test_a_redis_restart_mid_stream(own_redis: RedisServer) -> None:
                 write(server, "down", 0)
             assert failed.value.status == 503
             late.send(join_frame("during", "s", "g"))
-            # Handled once the pong is back: no sync (the read failed), the subscription stays.
-            assert late.ping().wait(20)
+            # Frames are handled in order: once the blank one after it is, the join is done. No
+            # sync (the read failed), and the subscription stays.
+            late.send("")
+            wait_until(lambda: server.server_stats().frames_ignored == 1, "the join")
             assert "during" in joins
+            assert server.server_stats().subscriptions == 2
             with pytest.raises(TimeoutError):
                 late.recv(timeout=0)
 

@@ -13,6 +13,7 @@ import msgspec
 from iii_core._generated.stream import StreamChangeEvent, StreamJoinLeaveEvent
 from iii_core.subscriptions import (
     ReadSync,
+    Refuse,
     RunJoinHooks,
     RunLeaveHooks,
     Send,
@@ -26,7 +27,7 @@ __all__ = ["CLIENT", "HubDriver"]
 
 CLIENT: Final = "client"
 Hook = Callable[[StreamJoinLeaveEvent], Any]
-Action = Send[str] | RunJoinHooks[str] | RunLeaveHooks[str] | ReadSync[str] | None
+Action = Send[str] | RunJoinHooks[str] | RunLeaveHooks[str] | ReadSync[str] | Refuse[str] | None
 
 
 def _json(value: Any) -> Any:
@@ -66,9 +67,12 @@ class HubDriver:
         elif isinstance(action, RunLeaveHooks):
             for hook in self.leave_hooks:
                 hook(action.event)
+        elif isinstance(action, Refuse):
+            raise AssertionError(f"this hub has no limits, yet refused: {action.reason}")
         elif isinstance(action, ReadSync):
             result, _ = self.store.call(action.function_id, _json(action.request))
-            self.carry_out(self.hub.synced(action, result))
+            for send in self.hub.synced(action, result):
+                self.carry_out(send)
 
     # -- WsDriver -----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from iii_core._generated.stream import (
 from iii_core.subscriptions import (
     ConnectionAlreadyOpen,
     ReadSync,
+    Refuse,
     RunJoinHooks,
     RunLeaveHooks,
     Send,
@@ -54,12 +55,21 @@ def change(item: str | None, stream: str = "s", group: str = "g") -> StreamChang
 
 
 def joined(
-    hub: SubscriptionHub[str], connection: str, sub: str, item: str | None = None, **where: str
+    hub: SubscriptionHub[str],
+    connection: str,
+    sub: str,
+    item: str | None = None,
+    *,
+    sync: bool = True,
+    **where: str,
 ) -> ReadSync[str]:
+    """Join; the sync is sent (its events flow from then on) unless ``sync`` is false."""
     join = hub.receive(connection, frame("join", sub, item=item, **where))
     assert isinstance(join, RunJoinHooks)
     read = hub.admit(join, [], NOW)
     assert isinstance(read, ReadSync)
+    if sync:
+        hub.synced(read, None)
     return read
 
 
@@ -91,10 +101,10 @@ def test_join_runs_hooks_with_snake_case_payload_and_context(hub: SubscriptionHu
 def test_item_join_reads_the_item_and_syncs_it_stamped_when_the_hooks_answered(
     hub: SubscriptionHub[str],
 ) -> None:
-    read = joined(hub, "a", "sub-1", item="item-1")
+    read = joined(hub, "a", "sub-1", item="item-1", sync=False)
     assert read.function_id == "stream::get"
     assert read.request == StreamGetInput(stream_name="s", group_id="g", item_id="item-1")
-    sent = hub.synced(read, None)
+    [sent] = hub.synced(read, None)
     assert isinstance(sent, Send) and sent.connections == ("a",)
     assert wire(sent.message) == {
         "type": "stream",
@@ -107,11 +117,10 @@ def test_item_join_reads_the_item_and_syncs_it_stamped_when_the_hooks_answered(
 
 
 def test_group_join_reads_the_list_and_syncs_with_a_null_id(hub: SubscriptionHub[str]) -> None:
-    read = joined(hub, "a", "sub-1")
+    read = joined(hub, "a", "sub-1", sync=False)
     assert read.function_id == "stream::list"
     assert read.request == StreamListInput(stream_name="s", group_id="g")
-    sent = hub.synced(read, [{"x": 1}])
-    assert sent is not None
+    [sent] = hub.synced(read, [{"x": 1}])
     assert wire(sent.message)["id"] is None
     assert wire(sent.message)["event"] == {"type": "sync", "data": [{"x": 1}]}
 
@@ -254,18 +263,18 @@ def test_a_replaced_subscription_is_delivered_once(hub: SubscriptionHub[str]) ->
 
 
 def test_late_answers_after_leave_or_close_send_nothing(hub: SubscriptionHub[str]) -> None:
-    read = joined(hub, "a", "sub")
+    read = joined(hub, "a", "sub", sync=False)
     hub.receive("a", frame("leave", "sub"))
-    assert hub.synced(read, []) is None
-    stale = joined(hub, "a", "sub")
+    assert hub.synced(read, []) == []
+    stale = joined(hub, "a", "sub", sync=False)
     joined(hub, "a", "sub")  # replaced: the first read's answer is stale
-    assert hub.synced(stale, []) is None
+    assert hub.synced(stale, []) == []
     join = hub.receive("b", frame("join", "sub"))
     assert isinstance(join, RunJoinHooks)
     read_b = hub.admit(join, [], NOW)
     assert isinstance(read_b, ReadSync)
     hub.disconnect("b")
-    assert hub.synced(read_b, []) is None
+    assert hub.synced(read_b, []) == []
     assert hub.admit(join, [], NOW) is None
 
 
@@ -312,3 +321,90 @@ def test_connections_are_opened_once(hub: SubscriptionHub[str]) -> None:
         hub.receive("nobody", frame("join", "x"))
     with pytest.raises(UnknownConnection):
         hub.subscriptions("nobody")
+
+
+def test_events_wait_for_the_sync_of_a_joining_subscription(hub: SubscriptionHub[str]) -> None:
+    settled = joined(hub, "b", "settled")
+    read = joined(hub, "a", "joining", sync=False)
+    first, second = change("i"), change(None)
+    sent = hub.publish(first)
+    assert sent is not None and sent.connections == ("b",)  # held back for "a"
+    sent = hub.publish(second)
+    assert sent is not None and sent.connections == ("b",)
+    sends = hub.synced(read, [{"x": 1}])
+    assert [wire(s.message)["event"]["type"] for s in sends] == ["sync", "update", "update"]
+    assert [s.message for s in sends[1:]] == [first, second]
+    assert all(s.connections == ("a",) for s in sends)
+    sent = hub.publish(first)  # from now on, delivered at once
+    assert sent is not None and sent.connections == ("b", "a")
+    assert [s.message.event.type for s in hub.synced(settled, [])] == ["sync"]  # nothing held
+    assert hub.subscription_count == 2
+
+
+def test_a_failed_sync_read_releases_the_held_events(hub: SubscriptionHub[str]) -> None:
+    read = joined(hub, "a", "sub", sync=False)
+    event = change("i")
+    assert hub.publish(event) is None
+    sends = hub.unsynced(read)
+    assert [(s.message, s.connections) for s in sends] == [(event, ("a",))]
+    sent = hub.publish(event)
+    assert sent is not None and sent.connections == ("a",)
+
+
+def test_leaving_or_closing_drops_the_held_events(hub: SubscriptionHub[str]) -> None:
+    read = joined(hub, "a", "sub", sync=False)
+    hub.publish(change("i"))
+    hub.receive("a", frame("leave", "sub"))
+    assert hub.synced(read, []) == []
+    read = joined(hub, "b", "sub", sync=False)
+    hub.publish(change("i"))
+    hub.disconnect("b")
+    assert hub.synced(read, []) == []
+    joined(hub, "a", "again")
+    sent = hub.publish(change("i"))  # nothing is held any more: the fast path again
+    assert sent is not None and sent.connections == ("a",)
+
+
+def test_resync_reads_every_subscription_again_and_holds_its_events(
+    hub: SubscriptionHub[str],
+) -> None:
+    joined(hub, "a", "group")
+    joined(hub, "a", "item", item="i")
+    joined(hub, "b", "other", stream="t")
+    reads = hub.resync(NOW + 5)
+    assert [(r.connection, r.subscription.subscription_id, r.function_id) for r in reads] == [
+        ("a", "group", "stream::list"),
+        ("a", "item", "stream::get"),
+        ("b", "other", "stream::list"),
+    ]
+    assert {r.timestamp for r in reads} == {NOW + 5}
+    event = change("i")
+    assert hub.publish(event) is None  # both of "a"'s subscriptions wait for their sync
+    group_sends = hub.synced(reads[0], [])
+    assert [wire(s.message)["event"]["type"] for s in group_sends] == ["sync", "update"]
+    item_sends = hub.synced(reads[1], {"v": 1})
+    assert [wire(s.message)["event"]["type"] for s in item_sends] == ["sync", "update"]
+    assert hub.resync(NOW) != [] and hub.subscription_count == 3
+
+
+def test_limits_refuse_long_names_and_too_many_subscriptions() -> None:
+    hub: SubscriptionHub[str] = SubscriptionHub(max_subscriptions=2, max_name_bytes=8)
+    hub.connect("a")
+    for name in ("subscription", "é" * 5):  # 12 characters; 5 characters but 10 bytes
+        for where in ({"stream": name}, {"group": name}, {"item": name}, {}):
+            sub = name if not where else "s"
+            refused = hub.receive("a", frame("join", sub, **where))
+            assert isinstance(refused, Refuse) and refused.reason == (
+                "a name is longer than 8 bytes"
+            )
+        assert isinstance(hub.receive("a", frame("leave", name)), Refuse)
+    assert isinstance(hub.receive("a", frame("join", "é" * 4)), RunJoinHooks)  # 8 bytes: fine
+    joined(hub, "a", "one")
+    joined(hub, "a", "two")
+    refused = hub.receive("a", frame("join", "three"))
+    assert isinstance(refused, Refuse)
+    assert refused.reason == "over 2 subscriptions on one connection"
+    joined(hub, "a", "two", item="i")  # replacing one of its own is no new subscription
+    hub.receive("a", frame("leave", "one"))
+    joined(hub, "a", "three")
+    assert hub.subscription_count == 2

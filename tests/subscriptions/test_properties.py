@@ -120,7 +120,8 @@ def _hub_step(hub: SubscriptionHub[int], step: tuple[Any, ...], now: int) -> lis
             outcome = hub.admit(action, results, now)
             if isinstance(outcome, ReadSync):
                 seen.append(("read", outcome.function_id, _wire(outcome.request)))
-                send(hub.synced(outcome, data))
+                for sent in hub.synced(outcome, data):
+                    send(sent)
             else:
                 send(outcome)
     elif step[0] == "publish":
@@ -232,3 +233,125 @@ def test_auth_context_equals_the_reference(result: Any) -> None:
         want = result.get("context") if isinstance(result, dict) else None
     assert same_json(auth_context(result), want)
     assert same_json(msgspec.to_builtins(result), before)
+
+
+# -- syncs answered late: the events held back meanwhile ----------------------------------------
+
+late_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("join"), st.sampled_from(CONNECTIONS)),
+        st.tuples(st.just("publish"), st.integers(0, 99)),
+        st.tuples(st.just("answer"), st.sampled_from(CONNECTIONS), st.booleans()),
+        st.tuples(st.just("leave"), st.sampled_from(CONNECTIONS)),
+        st.tuples(st.just("resync"), st.just(None)),
+    ),
+    max_size=40,
+)
+_FRAME = {"subscriptionId": "x", "streamName": "s", "groupId": "g"}
+
+
+def _update(n: int) -> StreamChangeEvent:
+    return msgspec.convert(
+        {
+            "type": "stream",
+            "timestamp": NOW,
+            "streamName": "s",
+            "groupId": "g",
+            "id": "i",
+            "event": {"type": "update", "data": n},
+        },
+        StreamChangeEvent,
+    )
+
+
+class _LateModel:
+    """One group subscription per connection at most. ``pending`` is what a connection's
+    subscription holds back (``None`` once a sync was sent and none is asked for); ``reads``
+    its unanswered reads, each with the subscription generation it was asked for."""
+
+    def __init__(self) -> None:
+        self.generation = dict.fromkeys(CONNECTIONS, 0)
+        self.subscribed = dict.fromkeys(CONNECTIONS, False)
+        self.pending: dict[int, list[Any] | None] = dict.fromkeys(CONNECTIONS)
+        self.expected: dict[int, list[Any]] = {c: [] for c in CONNECTIONS}
+
+    def join(self, connection: int) -> int:
+        self.generation[connection] += 1
+        self.subscribed[connection] = True
+        self.pending[connection] = []
+        return self.generation[connection]
+
+    def publish(self, n: int) -> None:
+        for connection in CONNECTIONS:
+            if self.subscribed[connection]:
+                pending = self.pending[connection]
+                target = self.expected[connection] if pending is None else pending
+                target.append({"type": "update", "data": n})
+
+    def answer(self, connection: int, generation: int, succeeds: bool) -> None:
+        if not self.subscribed[connection] or generation != self.generation[connection]:
+            return  # a stale read: nothing is sent
+        if succeeds:
+            self.expected[connection].append({"type": "sync", "data": [1]})
+        self.expected[connection].extend(self.pending[connection] or [])
+        self.pending[connection] = None
+
+    def leave(self, connection: int) -> None:
+        self.generation[connection] += 1
+        self.subscribed[connection] = False
+        self.pending[connection] = None
+
+    def resync(self) -> list[tuple[int, int]]:
+        asked = []
+        for connection in CONNECTIONS:
+            if self.subscribed[connection]:
+                if self.pending[connection] is None:
+                    self.pending[connection] = []
+                asked.append((connection, self.generation[connection]))
+        return asked
+
+
+@settings(max_examples=300)
+@given(late_steps)
+def test_a_late_sync_comes_first_then_what_was_held_back(script: list[tuple[Any, ...]]) -> None:
+    """Reads answered late, in any order, or failing: a client gets its sync, then every event
+    its subscription held back since the read was asked for, in order, then every later one;
+    never an event between asking for a sync and sending it."""
+    hub: SubscriptionHub[int] = SubscriptionHub()
+    model = _LateModel()
+    reads: dict[int, list[tuple[ReadSync[int], int]]] = {c: [] for c in CONNECTIONS}
+    received: dict[int, list[Any]] = {c: [] for c in CONNECTIONS}
+    for connection in CONNECTIONS:
+        hub.connect(connection)
+
+    def deliver(sends: list[Send[int]]) -> None:
+        for send in sends:
+            for connection in send.connections:
+                received[connection].append(_wire(send.message)["event"])
+
+    for step in script:
+        kind, argument = step[0], step[1]
+        if kind == "join":
+            join = hub.receive(argument, json.dumps({"type": "join", "data": _FRAME}))
+            assert isinstance(join, RunJoinHooks)
+            read = hub.admit(join, [], NOW)
+            assert isinstance(read, ReadSync)
+            reads[argument].append((read, model.join(argument)))
+        elif kind == "publish":
+            sent = hub.publish(_update(argument))
+            deliver([] if sent is None else [sent])
+            model.publish(argument)
+        elif kind == "answer" and reads[argument]:
+            read, generation = reads[argument].pop(0)
+            deliver(hub.synced(read, [1]) if step[2] else hub.unsynced(read))
+            model.answer(argument, generation, step[2])
+        elif kind == "leave":
+            hub.receive(argument, json.dumps({"type": "leave", "data": _FRAME}))
+            model.leave(argument)
+        elif kind == "resync":
+            asked = model.resync()
+            got = hub.resync(NOW)
+            assert [read.connection for read in got] == [c for c, _ in asked]
+            for read, (connection, generation) in zip(got, asked, strict=True):
+                reads[connection].append((read, generation))
+        assert received == model.expected, step

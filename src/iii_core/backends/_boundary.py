@@ -62,13 +62,13 @@ def owned_payload(function_id: str, payload: Any) -> Any:
 
 def payload_from_json(function_id: str, payload_json: bytes | str) -> Any:
     """The payload of an encoded call. Not JSON: ``InvalidUpdateJSON`` (code
-    ``invalid_json``, as ``iii-core call`` reports a bad line)."""
+    ``invalid_json``, as ``iii-core call`` reports a bad line) whose message is the decoder's."""
     try:
         return _decoder.decode(payload_json)
     except RecursionError:
         raise too_deep(function_id) from None
     except msgspec.DecodeError as exc:
-        raise InvalidUpdateJSON(f"payload is not valid JSON: {exc}") from None
+        raise InvalidUpdateJSON(str(exc)) from None
 
 
 def copy_result(result: Any) -> Any:

@@ -2,10 +2,13 @@
 
 Rules: a binding. The body is the call's JSON payload; the answer is ``200 {"result": ...}``,
 or an error status with ``{"error": {"code", "message"}}`` carrying the store's code and
-message: ``400`` for a body that is not JSON (``invalid_json``, as ``iii-core call`` says) or a
-payload the engine would not decode (``deserialization_error``), ``404`` for an unknown
-function (``function_not_found``), ``413`` for ``VALUE_TOO_LARGE``, ``503`` when the store is
-unreachable (``STORE_UNAVAILABLE``), ``500`` for any other store error.
+message. The status follows the code, one rule for every error the server answers:
+``400`` for a body that is not JSON (``invalid_json``, as ``iii-core call`` says) or a payload
+the engine would not decode (``deserialization_error``), ``404`` for an unknown function
+(``function_not_found``), ``413`` for a value over ``max_value_bytes`` (``VALUE_TOO_LARGE``, the
+store's) and for a request body over the server's limit (``body_too_large``, checked before the
+body is read), ``503`` when the store is unreachable (``STORE_UNAVAILABLE``), ``500`` for any
+other store error.
 """
 
 from __future__ import annotations
@@ -20,31 +23,51 @@ from iii_core.server._store import StoreLink
 from iii_core.store import StoreCallError
 from iii_core.update import InvalidUpdateJSON
 
-__all__ = ["answer_call", "error_body"]
+__all__ = ["BODY_TOO_LARGE", "COUNTED_BODY_BYTES", "answer_call", "error_body", "values_bound"]
+
+COUNTED_BODY_BYTES: Final = 64 * 1024
+"""Bodies this large or smaller are not counted: they cannot hold many values."""
+
+BODY_TOO_LARGE: Final = "body_too_large"
 
 _STATUS_BY_CODE: Final[dict[str, HTTPStatus]] = {
     InvalidUpdateJSON.code: HTTPStatus.BAD_REQUEST,
     ErrorCode.DESERIALIZATION_ERROR: HTTPStatus.BAD_REQUEST,
     ErrorCode.FUNCTION_NOT_FOUND: HTTPStatus.NOT_FOUND,
     ErrorCode.VALUE_TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    BODY_TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     ErrorCode.STORE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 _encoder = msgspec.json.Encoder()
 
 
+def values_bound(body: bytes) -> int:
+    """The count ``max_body_values`` bounds: commas plus opening brackets and braces, those
+    inside strings included (found with ``bytes.count``, in C). Every value of a JSON text but
+    the first of each array or object follows a comma, so this grows with the work of decoding
+    and storing it (an object's members count once, key and value)."""
+    return body.count(b",") + body.count(b"[") + body.count(b"{")
+
+
 def error_body(code: str, message: str) -> bytes:
     return _encoder.encode({"error": {"code": code, "message": message}})
 
 
-async def answer_call(store: StoreLink, function_id: str, body: bytes) -> tuple[int, bytes]:
-    """``(status, body)`` answering one call. The body goes to the store as JSON and the
-    result comes back as JSON: no value is copied on the way."""
+async def answer_call(
+    store: StoreLink, function_id: str, body: bytes
+) -> tuple[int, bytes, StoreCallError | None]:
+    """``(status, body, the store's error or None)`` answering one call. The body goes to the
+    store as JSON and the result comes back as JSON: no value is copied on the way."""
     try:
         result = await store.call_json(function_id, body)
     except InvalidUpdateJSON as exc:
-        return HTTPStatus.BAD_REQUEST, error_body(InvalidUpdateJSON.code, str(exc))
+        return (
+            HTTPStatus.BAD_REQUEST,
+            error_body(InvalidUpdateJSON.code, f"body is not valid JSON: {exc.message}"),
+            None,
+        )
     except StoreCallError as exc:
         status = _STATUS_BY_CODE.get(exc.code, HTTPStatus.INTERNAL_SERVER_ERROR)
-        return status, error_body(exc.code, exc.message)
-    return HTTPStatus.OK, b'{"result":' + result + b"}"
+        return status, error_body(exc.code, exc.message), exc
+    return HTTPStatus.OK, b'{"result":' + result + b"}", None

@@ -2,7 +2,9 @@
 protocol, with the store's calls over plain HTTP on the same port.
 
 Rules: a binding around the pure hub (:mod:`iii_core.subscriptions`), which decides what is sent
-to whom; this module only carries out its answers. One asyncio event loop runs everything:
+to whom; this module only carries out its answers. One asyncio event loop runs everything, one
+:class:`~._connection.ClientConnection` per TCP connection (h11, then websockets' sans-I/O
+``ServerProtocol``):
 
 - ``GET /`` with ``Upgrade: websocket`` opens a stream socket (the auth hook runs before the
   upgrade is answered and cannot refuse it); client frames are handled one at a time per
@@ -11,8 +13,11 @@ to whom; this module only carries out its answers. One asyncio event loop runs e
   is encoded once and written to each matching subscription's connection without waiting for
   any client; slow clients are dropped (see :mod:`._socket`).
 - ``POST /call/{function_id}`` answers a ``stream::*`` / ``state::*`` call (see :mod:`._calls`);
-  ``GET /stats`` gives the counters; anything else is ``404`` (``426`` for ``/`` without an
-  upgrade).
+  ``GET /stats`` gives the counters; anything else is ``404`` (``405`` for a wrong method,
+  ``426`` for ``/`` without an upgrade).
+- Every request is screened first: HTTP version, then (:mod:`._access`) Host, token, Origin
+  for an upgrade, then content type and declared length for a call; the limits are in
+  :class:`~._limits.Limits`.
 - Stopping closes every socket with code 1001 and runs the leave hooks of the subscriptions they
   held, as a client's close does.
 """
@@ -22,26 +27,36 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Coroutine, Sequence
 from http import HTTPStatus
 from types import TracebackType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import unquote
 
 import msgspec
 from websockets.frames import CloseCode
-from websockets.http11 import Request
-from websockets.server import ServerProtocol
 
 from iii_core.backends import ChangeEvent, Store, wall_clock_ms
-from iii_core.server._calls import answer_call, error_body
+from iii_core.errors import ErrorCode
+from iii_core.server._access import host_allowed, is_json, origin_allowed, token_matches
+from iii_core.server._calls import (
+    BODY_TOO_LARGE,
+    COUNTED_BODY_BYTES,
+    answer_call,
+    error_body,
+    values_bound,
+)
+from iii_core.server._connection import ClientConnection
 from iii_core.server._hooks import AuthHook, JoinHook, LeaveHook, run_hook, run_hooks
-from iii_core.server._http import BadRequest, RequestHead, read_body, read_head, response
+from iii_core.server._http import Refusal, RequestHead
+from iii_core.server._limits import DEFAULT_ACCESS, DEFAULT_LIMITS, Access, Limits
 from iii_core.server._socket import StreamSocket, text_frame
 from iii_core.server._stats import Counters, ServerStats
 from iii_core.server._store import StoreLink
 from iii_core.subscriptions import (
     ReadSync,
+    Refuse,
     RunLeaveHooks,
     Send,
     SubscriptionHub,
@@ -52,25 +67,20 @@ from iii_core.subscriptions import (
 if TYPE_CHECKING:
     from iii_core.backends.redis_async import AsyncRedisStore
 
-__all__ = [
-    "DEFAULT_HOST",
-    "DEFAULT_MAX_BUFFERED_BYTES",
-    "DEFAULT_PORT",
-    "StreamServer",
-]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "LISTEN_BACKLOG", "StreamServer"]
 
 log = logging.getLogger("iii_core.server")
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 3112
-DEFAULT_MAX_BUFFERED_BYTES: Final = 1 << 20
-_HEAD_LIMIT: Final = 64 * 1024
 _encoder = msgspec.json.Encoder()
-
-
-def _refuse(writer: asyncio.StreamWriter, exc: BadRequest) -> None:
-    """Answer a request that cannot be read; the connection is closed after it."""
-    writer.write(response(exc.status, error_body(exc.code, exc.message), keep_alive=False))
+LISTEN_BACKLOG: Final = 64
+"""Connections the kernel queues before they are accepted; asyncio accepts up to this many in
+one go, each taking a descriptor until it is refused and closed."""
+SWEEP_SECONDS: Final = 0.25
+"""How often the read timeouts are checked: a timeout ends up to this much late."""
+_BEARER: Final = ((b"www-authenticate", b"Bearer"),)
+T = TypeVar("T")
 
 
 class StreamServer:
@@ -84,9 +94,9 @@ class StreamServer:
     mapping) whose ``context`` every join and leave hook of that connection sees; ``join_hooks``
     receive a ``StreamJoinLeaveEvent`` and reject with ``unauthorized: true``; ``leave_hooks``
     receive one on every leave and, once per held subscription, on close (see
-    :mod:`iii_core.server._hooks`). ``max_buffered_bytes`` bounds each connection's unsent bytes
-    (a client that falls further behind is dropped); ``max_message_bytes`` bounds a client
-    message and ``max_body_bytes`` an HTTP body.
+    :mod:`iii_core.server._hooks`). ``limits`` bounds what clients can make the server hold and
+    ``access`` says who may use it (token, Origin and Host rules). One line per request and per
+    WebSocket goes to the ``iii_core.server.access`` logger (level INFO).
     """
 
     def __init__(
@@ -98,11 +108,8 @@ class StreamServer:
         auth: AuthHook | None = None,
         join_hooks: Sequence[JoinHook] = (),
         leave_hooks: Sequence[LeaveHook] = (),
-        max_buffered_bytes: int = DEFAULT_MAX_BUFFERED_BYTES,
-        max_message_bytes: int = 1 << 20,
-        max_body_bytes: int = 16 << 20,
-        idle_timeout: float = 60.0,
-        close_timeout: float = 5.0,
+        limits: Limits = DEFAULT_LIMITS,
+        access: Access = DEFAULT_ACCESS,
         clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self._link = StoreLink(store)
@@ -111,17 +118,19 @@ class StreamServer:
         self._auth = auth
         self._join_hooks = tuple(join_hooks)
         self._leave_hooks = tuple(leave_hooks)
-        self._max_buffered_bytes = max_buffered_bytes
-        self._max_message_bytes = max_message_bytes
-        self._max_body_bytes = max_body_bytes
-        self._idle_timeout = idle_timeout
-        self._close_timeout = close_timeout
+        self.limits = limits
+        self.access = access
         self._clock = clock
-        self._hub: SubscriptionHub[StreamSocket] = SubscriptionHub()
-        self._counters = Counters()
+        self._hub: SubscriptionHub[StreamSocket] = SubscriptionHub(
+            max_subscriptions=limits.max_subscriptions, max_name_bytes=limits.max_name_bytes
+        )
+        self.counters = Counters()
+        self._connections: set[ClientConnection] = set()
         self._sockets: set[StreamSocket] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._store_available = True
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -135,11 +144,22 @@ class StreamServer:
         return self._port
 
     async def start(self) -> None:
+        """Listen; an address that cannot be bound raises ``OSError`` naming ``host:port``."""
         await self._link.watch(self._deliver)
-        self._server = await asyncio.start_server(
-            self._on_client, self._host, self._port, limit=_HEAD_LIMIT
-        )
+        try:
+            self._server = await asyncio.get_running_loop().create_server(
+                lambda: ClientConnection(self), self._host, self._port, backlog=LISTEN_BACKLOG
+            )
+        except OSError as exc:
+            self._link.unwatch()
+            host, port = self._host, self._port
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
+            error = OSError(f"cannot listen on {where}: {reason}")
+            error.errno = exc.errno
+            raise error from None
         self._port = self._server.sockets[0].getsockname()[1]
+        self._sweep()
 
     async def stop(self) -> None:
         """Stop accepting, close every connection (leave hooks run), stop watching the store."""
@@ -147,18 +167,28 @@ class StreamServer:
             return
         server, self._server = self._server, None
         server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         self._link.unwatch()
-        for socket in list(self._sockets):
-            socket.close(CloseCode.GOING_AWAY, "server shutting down")
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=self._close_timeout)
-        for socket in list(self._sockets):
-            socket.abort()
+        for connection in list(self._connections):
+            connection.shut()
+        await self._settle(self.limits.close_timeout)
+        for connection in list(self._connections):
+            connection.abort()
         for task in set(self._tasks):
             task.cancel()
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=self._close_timeout)
+        await self._settle(self.limits.close_timeout)
         await server.wait_closed()
+
+    async def _settle(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) for every connection to end and every task to finish."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self._connections or self._tasks) and loop.time() < deadline:
+            if self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=min(0.05, timeout))
+            else:
+                await asyncio.sleep(0.01)
 
     async def __aenter__(self) -> StreamServer:
         await self.start()
@@ -176,13 +206,173 @@ class StreamServer:
         return ServerStats(
             connections=len(self._sockets),
             subscriptions=self._hub.subscription_count,
-            **dataclasses.asdict(self._counters),
+            **dataclasses.asdict(self.counters),
         )
 
     async def sync_events(self, timeout: float = 5.0) -> None:
         """Return once every change event published to the store before the call has been
         sent to its subscribers' connections."""
         await self._link.sync_events(timeout)
+
+    def now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _sweep(self) -> None:
+        """Time out the connections past their phase's deadline; again in SWEEP_SECONDS."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for connection in list(self._connections):
+            connection.sweep(now)
+        self._sweeper = loop.call_later(SWEEP_SECONDS, self._sweep)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """Run ``coroutine`` as a task that :meth:`stop` waits for."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- connections (called by ClientConnection) --------------------------------------------
+
+    def opened(self, connection: ClientConnection) -> bool:
+        """Count a new connection in; ``False`` when it is one too many (it is refused)."""
+        if self._server is None or len(self._connections) >= self.limits.max_connections:
+            return False
+        self._connections.add(connection)
+        return True
+
+    def closed(self, connection: ClientConnection) -> None:
+        self._connections.discard(connection)
+        socket = connection.socket
+        if socket is not None and socket in self._sockets:
+            connection.log_socket_closed()
+            self.spawn(self._disconnect(socket))
+
+    async def _disconnect(self, socket: StreamSocket) -> None:
+        try:
+            for leave in self._hub.disconnect(socket):
+                await run_hooks(self._leave_hooks, leave.event)
+        finally:
+            # Counted as open until its leave hooks have run.
+            self._sockets.discard(socket)
+
+    def screen(self, head: RequestHead) -> Refusal | None:
+        """The refusal a request's head earns, if any (the rules of :mod:`._access`)."""
+        access = self.access
+        if head.http_version not in ("1.0", "1.1"):
+            return Refusal(
+                HTTPStatus.HTTP_VERSION_NOT_SUPPORTED,
+                ErrorCode.BAD_REQUEST,
+                f"HTTP/{head.http_version} is not served: use HTTP/1.1",
+            )
+        if not host_allowed(head.header("host"), self._host, access.allow_hosts):
+            self.counters.refused_requests += 1
+            return Refusal(
+                HTTPStatus.FORBIDDEN,
+                "host_not_allowed",
+                f"Host {head.header('host')!r} is not this server's: add it with --allow-host",
+            )
+        path = head.path
+        guarded = (
+            (path == "/" and head.wants_websocket) or path == "/stats" or path.startswith("/call/")
+        )
+        if guarded and not token_matches(head.header("authorization"), access.token):
+            self.counters.refused_requests += 1
+            return Refusal(
+                HTTPStatus.UNAUTHORIZED,
+                "unauthorized",
+                "this server needs an Authorization: Bearer <token> header",
+                _BEARER,
+            )
+        if path == "/" and head.wants_websocket:
+            origin = head.header("origin")
+            if not origin_allowed(origin, head.header("host"), access.allow_origins):
+                self.counters.refused_requests += 1
+                return Refusal(
+                    HTTPStatus.FORBIDDEN,
+                    "origin_not_allowed",
+                    f"Origin {origin!r} is not allowed: add it with --allow-origin",
+                )
+            return None
+        if not path.startswith("/call/") or head.method != "POST":
+            return None  # answered by its route once complete
+        if not is_json(head.header("content-type")):
+            self.counters.refused_requests += 1
+            return Refusal(
+                HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "a call's body must be sent with Content-Type: application/json",
+            )
+        declared = head.header("content-length")
+        if declared is not None and int(declared) > self.limits.max_body_bytes:
+            self.counters.oversized_requests += 1
+            return Refusal(*self.body_too_large())
+        return None
+
+    def body_too_large(self) -> tuple[int, str, str]:
+        limit = self.limits.max_body_bytes
+        return (
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            BODY_TOO_LARGE,
+            f"the request body is over the server's limit of {limit} bytes (max_body_bytes)",
+        )
+
+    def answer_now(self, head: RequestHead) -> tuple[int, bytes] | None:
+        """The answer to a request that needs no store call, or ``None`` for a call."""
+        path, method = head.path, head.method
+        if path.startswith("/call/"):
+            if method == "POST":
+                return None
+            return HTTPStatus.METHOD_NOT_ALLOWED, error_body(
+                "method_not_allowed", "call a function with POST"
+            )
+        if path == "/stats":
+            if method in ("GET", "HEAD"):
+                return HTTPStatus.OK, _encoder.encode(self.stats())
+            return HTTPStatus.METHOD_NOT_ALLOWED, error_body(
+                "method_not_allowed", "read the counters with GET"
+            )
+        if path == "/":
+            return HTTPStatus.UPGRADE_REQUIRED, error_body(
+                "upgrade_required", "stream subscriptions need a WebSocket"
+            )
+        return HTTPStatus.NOT_FOUND, error_body("not_found", f"no route for {method} {path}")
+
+    async def answer_call(self, head: RequestHead, body: bytes) -> tuple[int, bytes]:
+        limit = self.limits.max_body_values
+        if len(body) > COUNTED_BODY_BYTES and values_bound(body) > limit:
+            self.counters.oversized_requests += 1
+            return HTTPStatus.REQUEST_ENTITY_TOO_LARGE, error_body(
+                BODY_TOO_LARGE,
+                f"the request body has over {limit} JSON values, the server's limit "
+                "(max_body_values)",
+            )
+        function_id = unquote(head.path.removeprefix("/call/"))
+        status, payload, error = await answer_call(self._link, function_id, body)
+        self._store_seen(error)
+        return status, payload
+
+    def _store_seen(self, error: Exception | None) -> None:
+        """Say on the log when the store becomes unreachable, and when it is back."""
+        unavailable = getattr(error, "code", None) == ErrorCode.STORE_UNAVAILABLE
+        if unavailable and self._store_available:
+            self._store_available = False
+            log.warning("store unavailable: %s", error)
+        elif not unavailable and not self._store_available:
+            self._store_available = True
+            log.warning("store available again")
+
+    async def authenticate(self, head: RequestHead, peer: tuple[str, int]) -> Any:
+        """The auth context of an upgrade (``None`` without an auth hook)."""
+        if self._auth is None:
+            return None
+        auth_input = stream_auth_input(head.target, head.headers, peer)
+        return auth_context(await run_hook(self._auth, auth_input))
+
+    def connect_socket(self, socket: StreamSocket, context: Any) -> None:
+        self._hub.connect(socket, context)
+        self._sockets.add(socket)
+        self.counters.connections_total += 1
 
     # -- change events ------------------------------------------------------------------------
 
@@ -196,119 +386,16 @@ class StreamServer:
         for socket in send.connections:
             socket.send(frame)
 
-    # -- connections --------------------------------------------------------------------------
+    # -- client frames ------------------------------------------------------------------------
 
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            while True:
-                try:
-                    head = await asyncio.wait_for(read_head(reader), self._idle_timeout)
-                except BadRequest as exc:
-                    _refuse(writer, exc)
-                    return
-                if head is None:
-                    return
-                if head.wants_websocket:
-                    await self._serve_socket(reader, writer, head)
-                    return
-                if not await self._answer_http(reader, writer, head):
-                    return
-        except (TimeoutError, ConnectionError):
-            pass  # an idle or vanished client: nothing to answer
-        except Exception:
-            log.exception("connection handler failed")
-        finally:
-            self._tasks.discard(task)
-            await self._close_writer(writer)
-
-    async def _close_writer(self, writer: asyncio.StreamWriter) -> None:
-        writer.close()
-        try:
-            await asyncio.wait_for(writer.wait_closed(), self._close_timeout)
-        except (TimeoutError, ConnectionError):
-            writer.transport.abort()  # a client that never reads what is left to flush
-        except asyncio.CancelledError:
-            writer.transport.abort()
-            raise
-
-    async def _answer_http(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: RequestHead
-    ) -> bool:
-        """Answer one plain HTTP request; whether the connection stays open."""
-        self._counters.http_requests += 1
-        keep_alive = head.keep_alive
-        try:
-            body = await read_body(reader, writer, head, self._max_body_bytes)
-        except BadRequest as exc:
-            _refuse(writer, exc)
-            return False
-        path = head.path
-        status: int
-        if path.startswith("/call/"):
-            if head.method == "POST":
-                function_id = unquote(path.removeprefix("/call/"))
-                status, payload = await answer_call(self._link, function_id, body)
-            else:
-                status = HTTPStatus.METHOD_NOT_ALLOWED
-                payload = error_body("method_not_allowed", "call a function with POST")
-        elif path == "/stats" and head.method == "GET":
-            status, payload = HTTPStatus.OK, _encoder.encode(self.stats())
-        elif path == "/":
-            status = HTTPStatus.UPGRADE_REQUIRED
-            payload = error_body("upgrade_required", "stream subscriptions need a WebSocket")
-        else:
-            status = HTTPStatus.NOT_FOUND
-            payload = error_body("not_found", f"no route for {head.method} {path}")
-        writer.write(response(status, payload, keep_alive=keep_alive))
-        await writer.drain()
-        return keep_alive
-
-    async def _serve_socket(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: RequestHead
-    ) -> None:
-        protocol = ServerProtocol(max_size=self._max_message_bytes)
-        protocol.receive_data(head.raw)
-        request = next((e for e in protocol.events_received() if isinstance(e, Request)), None)
-        socket = StreamSocket(protocol, writer.transport, self._max_buffered_bytes, self._counters)
-        if request is None:  # not a valid handshake request: the protocol has answered
-            socket.flush()
-            return
-        if head.path != "/":
-            protocol.send_response(
-                protocol.reject(HTTPStatus.NOT_FOUND, "Stream subscriptions are served on /.\n")
-            )
-            socket.flush()
-            return
-        handshake = protocol.accept(request)
-        context = None
-        if handshake.status_code == HTTPStatus.SWITCHING_PROTOCOLS and self._auth is not None:
-            # None when the client left before the connection was set up: no address then.
-            host, port = (writer.get_extra_info("peername") or ("", 0))[:2]
-            auth_input = stream_auth_input(head.target, head.headers, (host, port))
-            context = auth_context(await run_hook(self._auth, auth_input))
-        protocol.send_response(handshake)
-        socket.flush()
-        if handshake.status_code != HTTPStatus.SWITCHING_PROTOCOLS:
-            return
-        self._hub.connect(socket, context)
-        self._sockets.add(socket)
-        self._counters.connections_total += 1
-        try:
-            async for message in socket.messages(reader):
-                await self._on_message(socket, message)
-        finally:
-            for leave in self._hub.disconnect(socket):
-                await run_hooks(self._leave_hooks, leave.event)
-            # Counted as open until its leave hooks have run.
-            self._sockets.discard(socket)
-
-    async def _on_message(self, socket: StreamSocket, message: bytes) -> None:
+    async def on_message(self, socket: StreamSocket, message: bytes) -> None:
         action = self._hub.receive(socket, message)
         if action is None:
-            self._counters.frames_ignored += 1
+            self.counters.frames_ignored += 1
+            return
+        if isinstance(action, Refuse):
+            self.counters.frames_refused += 1
+            socket.close(CloseCode.POLICY_VIOLATION, action.reason)
             return
         if isinstance(action, RunLeaveHooks):
             await run_hooks(self._leave_hooks, action.event)
@@ -316,11 +403,30 @@ class StreamServer:
         results = await run_hooks(self._join_hooks, action.event)
         outcome = self._hub.admit(action, results, self._clock())
         if isinstance(outcome, ReadSync):
-            try:
-                data = await self._link.call(outcome.function_id, outcome.request)
-            except Exception as exc:
-                # As the engine: no sync, and the subscription stays.
-                log.warning("sync read for %s failed: %s", outcome.function_id, exc)
-                return
-            outcome = self._hub.synced(outcome, data)
-        self._send(outcome)
+            await self._sync(outcome)
+        else:
+            self._send(outcome)
+
+    async def _sync(self, read: ReadSync[StreamSocket]) -> None:
+        """Read a subscription's sync and send it, then the events held back meanwhile."""
+        try:
+            data = await self._link.call(read.function_id, read.request)
+        except Exception as exc:
+            # As the engine: no sync, and the subscription stays.
+            log.warning("sync read for %s failed: %s", read.function_id, exc)
+            sends = self._hub.unsynced(read)
+        else:
+            sends = self._hub.synced(read, data)
+        for send in sends:
+            self._send(send)
+
+    def resync(self) -> None:
+        """The store may have lost events (a Redis subscription that was down): send every
+        live subscription a fresh ``sync``; its events are held back until then."""
+        reads = self._hub.resync(self._clock())
+        if reads:
+            log.warning(
+                "store events may have been missed: %d subscriptions synced again", len(reads)
+            )
+        for read in reads:
+            self.spawn(self._sync(read))

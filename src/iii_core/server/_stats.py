@@ -19,7 +19,12 @@ class Counters:
     bytes_dropped: int = 0
     slow_disconnects: int = 0
     frames_ignored: int = 0
+    frames_refused: int = 0
     http_requests: int = 0
+    refused_connections: int = 0
+    refused_requests: int = 0
+    oversized_requests: int = 0
+    timeouts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +36,16 @@ class ServerStats:
     - ``messages_sent``: messages queued to a client's connection.
     - ``messages_dropped``: messages not sent because their connection was being dropped as too
       slow, or was closing; ``bytes_dropped``: unsent bytes discarded with dropped connections.
-    - ``slow_disconnects``: connections dropped because their unsent bytes would have gone over
-      the limit.
-    - ``frames_ignored``: blank or malformed client frames.
-    - ``http_requests``: plain HTTP requests answered.
+    - ``slow_disconnects``: connections dropped because their unsent bytes were over the
+      outbound budget when a new message came.
+    - ``frames_ignored``: blank or malformed client frames; ``frames_refused``: client frames
+      over the subscription or name limits (their connection is closed).
+    - ``http_requests``: plain HTTP requests answered (refusals included).
+    - ``refused_connections``: connections answered ``503`` for being over
+      ``max_connections``.
+    - ``refused_requests``: requests refused by the Host, Origin, token or content-type rules.
+    - ``oversized_requests``: requests refused for a head or body over its limit.
+    - ``timeouts``: connections closed by the header, body or idle timeout.
     """
 
     connections: int
@@ -45,4 +56,9 @@ class ServerStats:
     bytes_dropped: int
     slow_disconnects: int
     frames_ignored: int
+    frames_refused: int
     http_requests: int
+    refused_connections: int
+    refused_requests: int
+    oversized_requests: int
+    timeouts: int

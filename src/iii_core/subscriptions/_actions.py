@@ -18,7 +18,7 @@ from iii_core._generated.stream import (
     StreamListInput,
 )
 
-__all__ = ["Connection", "ReadSync", "RunJoinHooks", "RunLeaveHooks", "Send"]
+__all__ = ["Connection", "ReadSync", "Refuse", "RunJoinHooks", "RunLeaveHooks", "Send"]
 
 Connection = TypeVar("Connection", bound=Hashable)
 
@@ -50,10 +50,19 @@ class RunLeaveHooks(Generic[Connection]):
 
 
 @dataclass(frozen=True, slots=True)
+class Refuse(Generic[Connection]):
+    """A client frame went over one of the hub's limits: close ``connection`` (policy
+    violation), saying ``reason``. Nothing was recorded and no hook is to run."""
+
+    connection: Connection
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReadSync(Generic[Connection]):
     """Call ``function_id`` with ``request`` on the store and give the result to
-    :meth:`SubscriptionHub.synced`; when the read fails, do nothing (no sync is sent, and the
-    subscription stays)."""
+    :meth:`SubscriptionHub.synced`; when the read fails, tell :meth:`SubscriptionHub.unsynced`
+    (no sync is sent, and the subscription stays)."""
 
     connection: Connection
     subscription: StreamJoinLeaveEvent
