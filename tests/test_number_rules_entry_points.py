@@ -3,10 +3,7 @@ literal beyond u64 is a float, and a ``by`` read as a float is refused as the en
 
 Each entry point is driven with raw JSON text, as a client (or the engine, for stored values)
 writes it; every answer is read back with the standard library, which keeps ``1`` and ``1.0``
-apart. The entry points other than ``apply_update_ops_json`` and ``iii-core apply`` read JSON
-in other packages; the cases they do not hold yet are marked ``xfail(strict=True)`` until they
-call ``iii_core._json.loads`` (the integrator wires them), so that this file fails loudly the
-day one starts to hold.
+apart. Every entry point reads JSON text through ``iii_core._json.loads``.
 """
 
 from __future__ import annotations
@@ -29,8 +26,6 @@ from iii_core.update import InvalidOps
 from tests.backends.async_facade import SyncFacade
 from tests.redis_server import RedisServer
 from tests.server.support import ServerThread
-
-WIRED_AT_INTEGRATION = pytest.mark.xfail(strict=True, reason="wired at integration")
 
 MINUS_ZERO = b'{"n":-0}'
 BEYOND_U64 = b'{"n":18446744073709551616}'
@@ -145,7 +140,6 @@ def caller(request: pytest.FixtureRequest) -> Caller:
     return http
 
 
-@WIRED_AT_INTEGRATION
 def test_call_reads_minus_zero_as_a_float(caller: Caller) -> None:
     answers = caller(
         [
@@ -157,7 +151,6 @@ def test_call_reads_minus_zero_as_a_float(caller: Caller) -> None:
     assert is_float(answers[1]["result"]["new_value"]["n"], 1.0)
 
 
-@WIRED_AT_INTEGRATION
 def test_call_reads_integers_beyond_u64_as_floats(caller: Caller) -> None:
     answers = caller([("stream::set", b"{" + ITEM + b',"data":' + BEYOND_U64 + b"}")])
     assert is_float(answers[0]["result"]["new_value"]["n"], 2.0**64)
@@ -166,7 +159,7 @@ def test_call_reads_integers_beyond_u64_as_floats(caller: Caller) -> None:
 @pytest.mark.parametrize(
     ("ops", "reason"),
     [
-        pytest.param(BY_MINUS_ZERO, REFUSED_MINUS_ZERO, marks=WIRED_AT_INTEGRATION),
+        (BY_MINUS_ZERO, REFUSED_MINUS_ZERO),
         (BY_BEYOND_U64, REFUSED_BEYOND_U64),
     ],
     ids=["by=-0", "by>u64"],
@@ -220,7 +213,6 @@ def reader(
 KEY = {"stream_name": "s", "group_id": "g", "item_id": "i"}
 
 
-@WIRED_AT_INTEGRATION
 def test_stored_minus_zero_is_a_float(
     reader: Reader,
 ) -> None:
@@ -228,7 +220,6 @@ def test_stored_minus_zero_is_a_float(
     assert is_float(call("stream::get", KEY)["n"], -0.0)
 
 
-@WIRED_AT_INTEGRATION
 def test_stored_minus_zero_increments_to_a_float(
     reader: Reader,
 ) -> None:
@@ -237,7 +228,6 @@ def test_stored_minus_zero_increments_to_a_float(
     assert is_float(result["new_value"]["n"], 1.0)
 
 
-@WIRED_AT_INTEGRATION
 def test_stored_integers_beyond_u64_are_floats(
     reader: Reader,
 ) -> None:

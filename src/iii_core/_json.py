@@ -47,14 +47,14 @@ _NOT_BRACKETS: Final = bytes(set(range(256)) - set(b"[]{}"))
 _OPEN_CLOSE: Final = bytes.maketrans(b"{}", b"[]")
 
 
-def _depth_over_limit(data: bytes) -> bool:
-    """Whether containers nest :data:`MAX_DEPTH` deep or more."""
-    # Nesting that deep takes MAX_DEPTH openers and as many closers.
-    if len(data) < 2 * MAX_DEPTH or data.count(b"[") + data.count(b"{") < MAX_DEPTH:
+def _depth_over_limit(data: bytes, max_depth: int) -> bool:
+    """Whether containers nest ``max_depth`` deep or more."""
+    # Nesting that deep takes max_depth openers and as many closers.
+    if len(data) < 2 * max_depth or data.count(b"[") + data.count(b"{") < max_depth:
         return False
     brackets = _STRINGS.sub(b"", data).translate(_OPEN_CLOSE, _NOT_BRACKETS)
     # Each pass removes exactly the innermost level (replace does not rescan its output).
-    for _ in range(MAX_DEPTH - 1):
+    for _ in range(max_depth - 1):
         if not brackets:
             return False
         brackets = brackets.replace(b"[]", b"")
@@ -70,8 +70,13 @@ def _as_serde_reads(match: re.Match[bytes]) -> bytes:
     return literal if I64_MIN <= int(literal) <= U64_MAX else literal + b".0"
 
 
-def loads(data: bytes | bytearray | memoryview | str) -> Any:
-    """Decode one JSON document with serde_json's number rules and depth bound."""
+def loads(data: bytes | bytearray | memoryview | str, *, max_depth: int | None = MAX_DEPTH) -> Any:
+    """Decode one JSON document with serde_json's number rules and depth bound.
+
+    ``max_depth=None`` keeps the number rules but not serde_json's depth bound: for readers whose
+    caller bounds the depth itself (a store call checks its payload's depth and answers with the
+    engine's message) and for stored values, which a store call may have made up to an update's
+    path bound deeper than a request can be; msgspec's own limit (``RecursionError``) remains."""
     if isinstance(data, str):
         try:
             data = data.encode("utf-8")
@@ -79,9 +84,9 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
             raise msgspec.DecodeError(f"JSON text is not valid UTF-8: {exc}") from None
     elif not isinstance(data, bytes):
         data = bytes(data)
-    if _depth_over_limit(data):
+    if max_depth is not None and _depth_over_limit(data, max_depth):
         raise msgspec.DecodeError(
-            f"recursion limit exceeded: containers nest {MAX_DEPTH} deep or more"
+            f"recursion limit exceeded: containers nest {max_depth} deep or more"
         )
     value = _decoder.decode(data)
     if _MINUS_ZERO.search(data) is None and (

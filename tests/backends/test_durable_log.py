@@ -112,8 +112,8 @@ class TestFormatAndReplay:
 
     @pytest.mark.parametrize(
         "tail",
-        [b'["h","b",', b'["h","b",2]', b"\x00\x00\x00\x00", b"[" * 100_000],
-        ids=["half-record", "record-without-newline", "zero-filled", "deep-garbage"],
+        [b'["h","b",', b'["h","b",2]', b"\x00\x00\x00\x00", b'["h","b",' + b"[" * 100_000, b"["],
+        ids=["half-record", "record-without-newline", "zero-filled", "deep-half-record", "bracket"],
     )
     def test_a_torn_last_line_is_dropped_and_cut(self, tmp_path: Path, tail: bytes) -> None:
         log_path = tmp_path / "store.log"
@@ -123,6 +123,26 @@ class TestFormatAndReplay:
             assert log_path.read_bytes() == b'["h","a",1]\n'
             log.append_set("h", "c", 3)
         assert reopen(log_path) == {"h": {"a": 1, "c": 3}}
+
+    @pytest.mark.parametrize(
+        ("content", "line"),
+        [
+            (b"my important notes", 1),
+            (b'["h","a",1]\n' + b"[" * 100_000, 2),
+            (b'["h","a",1]\nsome text', 2),
+        ],
+        ids=["a-one-line-text-file", "deep-garbage", "text-after-a-record"],
+    )
+    def test_an_unterminated_last_line_that_no_write_leaves_is_corrupt_and_kept(
+        self, tmp_path: Path, content: bytes, line: int
+    ) -> None:
+        # A file that is not a store log (a user's notes given by mistake) must not be cut.
+        log_path = tmp_path / "notes.txt"
+        log_path.write_bytes(content)
+        with pytest.raises(CorruptStoreLogError) as raised:
+            reopen(log_path)
+        assert raised.value.message.startswith(f"corrupt store log: {log_path} line {line}: ")
+        assert log_path.read_bytes() == content
 
     def test_stale_staging_file_of_a_crashed_compaction_is_removed(self, tmp_path: Path) -> None:
         log_path = tmp_path / "store.log"

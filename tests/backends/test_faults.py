@@ -172,6 +172,58 @@ def test_a_deep_value_is_refused_by_every_store_and_events_go_on(store: Store, d
     assert len(seen) == 1
 
 
+def nested_objects(depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def depth_of(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            stack.extend(
+                (child, level + 1) for child in (node.values() if isinstance(node, dict) else node)
+            )
+    return deepest
+
+
+def test_a_value_an_update_made_deeper_than_a_request_reads_back(store: Store) -> None:
+    # An append at a 32-segment path of a value 120 deep stores a value 153 deep: deeper than
+    # any request may be (serde_json's 128), so the stores' readers must not apply that bound.
+    store.call("stream::set", {**ITEM, "data": {}})
+    path = ["a"] * 31 + ["l"]
+    answer = store.call(
+        "stream::update",
+        {**ITEM, "ops": [{"type": "append", "path": path, "value": nested_objects(120)}]},
+    )
+    assert "errors" not in answer
+    assert depth_of(answer["new_value"]) == 153
+    assert depth_of(store.call("stream::get", ITEM)) == 153
+    assert depth_of(store.call("stream::list", {"stream_name": "chat", "group_id": "room"})) == 154
+
+
+def test_a_log_holding_a_value_deeper_than_a_request_reopens(tmp_path: Path) -> None:
+    log = tmp_path / "store.log"
+    with MemoryStore(log) as store:
+        store.call("stream::set", {**ITEM, "data": {}})
+        store.call(
+            "stream::update",
+            {
+                **ITEM,
+                "ops": [
+                    {"type": "append", "path": ["a"] * 31 + ["l"], "value": nested_objects(120)}
+                ],
+            },
+        )
+        expected = store.call("stream::get", ITEM)
+    with MemoryStore(log) as reopened:
+        assert reopened.call("stream::get", ITEM) == expected
+
+
 def call_lines(args: list[str], lines: list[bytes]) -> list[Any]:
     done = subprocess.run(
         [sys.executable, "-m", "iii_core.cli", "call", *args],

@@ -49,7 +49,13 @@ def test_corrupt_data_file_is_reported_and_left_as_it_was(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize(
     "content",
-    [b'{"name": "package.json", "version": 1}\n', b"[1]\n[2, 3]\n", b'["k"]\n', b"\x00\xff\n\n"],
+    [
+        b'{"name": "package.json", "version": 1}\n',
+        b"[1]\n[2, 3]\n",
+        b'["k"]\n',
+        b"\x00\xff\n\n",
+        b"my notes, one line without a newline",
+    ],
 )
 def test_a_file_that_is_not_a_store_log(tmp_path: Path, content: bytes) -> None:
     data = tmp_path / "other.json"

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from iii_core._json import loads
 from iii_core.errors import ErrorCode
 from iii_core.store import ChangeEvent, StoreCallError, too_deep
 from iii_core.update import InvalidUpdateJSON
@@ -64,7 +65,8 @@ def payload_from_json(function_id: str, payload_json: bytes | str) -> Any:
     """The payload of an encoded call. Not JSON: ``InvalidUpdateJSON`` (code
     ``invalid_json``, as ``iii-core call`` reports a bad line) whose message is the decoder's."""
     try:
-        return _decoder.decode(payload_json)
+        # serde_json's number rules; the call flow bounds the depth with the engine's message.
+        return loads(payload_json, max_depth=None)
     except RecursionError:
         raise too_deep(function_id) from None
     except msgspec.DecodeError as exc:

@@ -20,10 +20,14 @@ Rules
   backstop, because how deep the JSON decoder reaches depends on the reader's stack depth.)
 - **Reading.** A record counts only with its newline: bytes after the last newline are the torn
   tail of a write that a crash interrupted (never acknowledged) and are dropped (the file is cut
-  back to the last newline before anything is appended). Any other line that is not a record --
-  not JSON, nested too deep to decode, not a 2- or 3-element array whose first two elements are
-  strings -- is a :class:`CorruptStoreLogError` ``"corrupt store log: PATH line N: why"``, and the
-  file is left untouched. Lines are read one at a time, never the whole file at once.
+  back to the last newline before anything is appended) -- but only if they can be one: the
+  start of a record (``["``) or zeros. Any other unterminated last line means the file is not
+  (or no longer) a store log, and is a :class:`CorruptStoreLogError` like any other bad line,
+  so that opening someone's text file by mistake never cuts it. Any other line that is not a
+  record -- not JSON, nested too deep to decode, not a 2- or 3-element array whose first two
+  elements are strings -- is a :class:`CorruptStoreLogError` ``"corrupt store log: PATH line N:
+  why"``, and the file is left untouched. Lines are read one at a time, never the whole file
+  at once.
 - **One process per log.** ``open`` takes an exclusive, non-blocking ``fcntl.flock`` on a lock
   file beside the log, ``PATH.lock``, and writes its pid there; a second opener (another process,
   or a second ``open`` in this one) gets ``STORE_LOCKED`` naming the log and the holder's pid. The
@@ -78,6 +82,7 @@ from typing import Any, Final
 
 import msgspec
 
+from iii_core._json import loads
 from iii_core.errors import ErrorCode
 from iii_core.store import StoreCallError
 
@@ -116,7 +121,6 @@ _DELETED: Final = object()  # the value of a delete record, while replaying
 
 _logger = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
 
 # Nesting depth of an encoded line without recursion: drop the strings, keep the brackets, and
 # take the highest running sum of +1 per opener and -1 per closer.
@@ -132,6 +136,19 @@ class CorruptStoreLogError(StoreCallError, ValueError):
     """
 
     code = ErrorCode.STORE_LOG_CORRUPT
+
+
+_NOT_A_TORN_RECORD: Final = (
+    "the last line has no newline and is not the start of a record, so it is not the torn tail "
+    "of a write; the file was left untouched"
+)
+
+
+def _could_be_torn_record(tail: bytes) -> bool:
+    """Whether bytes after the last newline can be what a crash mid-append leaves: the start of
+    a record (every record begins ``["``), or zeros (a file extended by a machine crash before
+    its data reached the disk)."""
+    return tail.startswith(b'["') or b'["'.startswith(tail) or not tail.strip(b"\0")
 
 
 class DurableLog:
@@ -267,6 +284,10 @@ class DurableLog:
         with open(self._fd, "rb", buffering=_CHUNK, closefd=False) as lines:
             for number, line in enumerate(lines, 1):
                 if not line.endswith(b"\n"):
+                    if not _could_be_torn_record(line):
+                        # Not what a crash mid-append leaves: likely not a store log at all, and
+                        # cutting it would destroy someone's data.
+                        raise self._corrupt(number, _NOT_A_TORN_RECORD)
                     break  # the torn tail
                 end += len(line)
                 if line == b"\n":
@@ -283,7 +304,7 @@ class DurableLog:
 
     def _decode(self, line: bytes, number: int) -> tuple[str, str, Any]:
         try:
-            record = _decoder.decode(line)
+            record = loads(line, max_depth=None)
         except msgspec.DecodeError as error:
             raise self._corrupt(number, f"not JSON ({error})") from error
         except RecursionError:

@@ -37,6 +37,7 @@ import msgspec
 from iii_core._extras import MissingExtra
 from iii_core._generated.state import StateChangeEvent
 from iii_core._generated.stream import StreamChangeEvent
+from iii_core._json import loads
 from iii_core.backends._subscribers import RateLimitedWarning
 from iii_core.store import (
     STORE_BAD_DATA,
@@ -113,7 +114,6 @@ return 1
 """
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
 _EVENT_TYPES: Final[dict[Any, type[StreamChangeEvent] | type[StateChangeEvent]]] = {
     "stream": StreamChangeEvent,
     "state": StateChangeEvent,
@@ -232,7 +232,7 @@ def classify(message: Any, warn: RateLimitedWarning) -> ChannelMessage:
         data = message["data"]
         if data.startswith(MARKER_PREFIX):
             return ChannelMessage(marker=bytes(data))
-        raw = _decoder.decode(data)
+        raw = loads(data, max_depth=None)
         return ChannelMessage(event=msgspec.convert(raw, _EVENT_TYPES[raw["type"]]))
     except Exception as exc:  # any message at all must leave the listener running
         warn(f"not a change event ({type(exc).__name__}: {str(exc)[:200]})")

@@ -32,6 +32,7 @@ from typing import Any, Final
 
 import msgspec
 
+from iii_core._json import loads
 from iii_core.store._decode_call import decode_request
 from iii_core.store._errors import (
     DESERIALIZATION_ERROR,
@@ -68,7 +69,6 @@ __all__ = [
 # never sees such a payload, and a bound here keeps every stored value decodable.
 MAX_PAYLOAD_DEPTH: Final = 127
 
-_decoder = msgspec.json.Decoder()
 _ITEM_READS: Final = frozenset({"stream::get", "state::get"})
 _HASH_READS: Final = frozenset({"stream::list", "state::list"})
 
@@ -105,7 +105,7 @@ def check_payload_depth(function_id: str, payload: Any) -> None:
 
 
 def _decode_form(stored: Any) -> Any:
-    return _decoder.decode(stored) if type(stored) is bytes else stored
+    return loads(stored, max_depth=None) if type(stored) is bytes else stored
 
 
 def decode_stored(stored: Any, hash_key: str, field: str) -> Any:
@@ -113,7 +113,7 @@ def decode_stored(stored: Any, hash_key: str, field: str) -> Any:
     if type(stored) is not bytes:
         return stored
     try:
-        return _decoder.decode(stored)
+        return loads(stored, max_depth=None)
     except (msgspec.DecodeError, RecursionError) as exc:
         raise StoreCallError(
             STORE_BAD_DATA,
