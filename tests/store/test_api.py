@@ -126,6 +126,7 @@ ALLOWED_IMPORTS = (
     "iii_core._generated",
     "iii_core.errors",
     "iii_core._serde",
+    "iii_core._json",
     "iii_core.update",
     "iii_core.store",
 )
