@@ -26,7 +26,7 @@ import json
 import math
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -42,10 +42,13 @@ __all__ = [
     "decode_index_file",
     "encode_index",
     "encode_index_file",
+    "encode_value",
     "format_f64",
     "index_file_name",
     "index_from_file_name",
     "index_json",
+    "item_part",
+    "join_parts",
     "parse_index_json",
     "unarchive_text",
 ]
@@ -270,10 +273,20 @@ def encode_value(value: Any) -> bytes:
     return text
 
 
+def item_part(key: str, value: Any) -> bytes:
+    """One ``"key":value`` member of an index's JSON text."""
+    return _sorted_encoder.encode(key) + b":" + encode_value(value)
+
+
+def join_parts(parts: Iterable[bytes]) -> bytes:
+    """An index's JSON text from its members in order (a store keeps the members of the indexes
+    it writes, so that rewriting an index does not re-encode every value)."""
+    return b"{" + b",".join(parts) + b"}"
+
+
 def index_json(items: Mapping[str, Any]) -> bytes:
     """``serde_json::to_string(&IndexMap<String, Value>)``: the items in insertion order."""
-    parts = [_sorted_encoder.encode(key) + b":" + encode_value(v) for key, v in items.items()]
-    return b"{" + b",".join(parts) + b"}"
+    return join_parts([item_part(key, value) for key, value in items.items()])
 
 
 def _engine_int(text: str) -> int | float:
