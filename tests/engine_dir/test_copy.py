@@ -1,0 +1,179 @@
+"""``iii-core copy``: 100,000 items between every pair of store kinds compare equal (and keep
+their order where both stores keep order); dry runs, progress, summaries and clear errors."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from iii_core._copy import CopyError, copy_stores, open_endpoint
+from iii_core.backends.engine_dir import EngineDirStore
+from tests.jsonvalues import same_json
+from tests.redis_server import RedisServer
+
+GROUPS, SCOPES, PER_HASH = 40, 10, 2000  # 100,000 items
+
+
+def dataset() -> Iterator[tuple[str, dict[str, Any]]]:
+    """50 hashes of 2,000 items, ids in a scrambled (not sorted) insertion order, values of
+    every JSON kind."""
+    for h in range(GROUPS + SCOPES):
+        hash_key = f"stream:s{h % 4}:g ü {h}" if h < GROUPS else f"state:scope/{h}"
+        items = {}
+        for i in range(PER_HASH):
+            n = (i * 7919) % PER_HASH
+            items[f"id-{n}"] = (
+                {
+                    "n": n,
+                    "f": n / 7,
+                    "t": f"text é😀 {n}",
+                    "l": [n, None, True],
+                    "o": {"z": 1, "a": n},
+                }
+                if n % 3
+                else n * 2**40
+            )
+        yield hash_key, items
+
+
+def snapshot(spec: str) -> list[tuple[str, list[tuple[str, Any]]]]:
+    endpoint = open_endpoint(spec)
+    try:
+        return sorted(endpoint.hashes())
+    finally:
+        endpoint.close()
+
+
+def as_dict(data: list[tuple[str, list[tuple[str, Any]]]]) -> dict[str, dict[str, Any]]:
+    return {key: dict(items) for key, items in data}
+
+
+@pytest.fixture
+def specs(tmp_path: Path, redis_server: RedisServer) -> Iterator[Any]:
+    redis_server.flush()
+    counter = itertools.count()
+    base = redis_server.url.rsplit("/", 1)[0]
+
+    def make(kind: str) -> str:
+        n = next(counter)
+        if kind == "engine-dir":
+            return f"engine-dir:{tmp_path / f'dir{n}'}"
+        if kind == "log":
+            return f"log:{tmp_path / f'store{n}.log'}"
+        return f"{base}/{n + 1}"
+
+    yield make
+    redis_server.flush()
+
+
+KINDS = ("engine-dir", "log", "redis")
+
+
+def test_100k_items_between_every_pair_of_store_kinds(specs: Any, tmp_path: Path) -> None:
+    master = tmp_path / "master"
+    with EngineDirStore(master) as store:
+        for hash_key, items in dataset():
+            store.storage.put_items(hash_key, items)
+    expected = snapshot(f"engine-dir:{master}")
+    assert sum(len(items) for _, items in expected) == 100_000
+    # One populated store of each kind, then every ordered pair from those.
+    sources = {}
+    for kind in KINDS:
+        sources[kind] = specs(kind)
+        summary = copy_stores(f"engine-dir:{master}", sources[kind])
+        assert (summary.items, summary.stream_groups, summary.state_scopes) == (100_000, 40, 10)
+    for source_kind, target_kind in itertools.product(KINDS, KINDS):
+        target = specs(target_kind)
+        summary = copy_stores(sources[source_kind], target)
+        assert summary.items == 100_000
+        copied = snapshot(target)
+        assert same_json(as_dict(copied), as_dict(expected)), (source_kind, target_kind)
+        if "redis" not in (source_kind, target_kind):
+            assert [(k, [f for f, _ in items]) for k, items in copied] == [
+                (k, [f for f, _ in items]) for k, items in expected
+            ]
+
+
+def test_copy_merges_into_the_target_and_keeps_its_order(specs: Any) -> None:
+    source, target = specs("engine-dir"), specs("log")
+    with EngineDirStore(source.split(":", 1)[1]) as store:
+        store.call("stream::set", {"stream_name": "s", "group_id": "g", "item_id": "b", "data": 2})
+        store.call("stream::set", {"stream_name": "s", "group_id": "g", "item_id": "a", "data": 1})
+    endpoint = open_endpoint(target)
+    endpoint.write("stream:s:g", [("a", "old"), ("z", "kept")])
+    endpoint.close()
+    copy_stores(source, target)
+    assert snapshot(target) == [("stream:s:g", [("a", 1), ("z", "kept"), ("b", 2)])]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "iii_core.cli", "copy", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_cli_dry_run_progress_and_summary(specs: Any, tmp_path: Path) -> None:
+    source, target = specs("engine-dir"), specs("engine-dir")
+    with EngineDirStore(source.split(":", 1)[1]) as store:
+        for i in range(30):
+            store.call(
+                "stream::set",
+                {"stream_name": "s", "group_id": f"g{i % 3}", "item_id": f"{i}", "data": i},
+            )
+        store.call("state::set", {"scope": "app", "key": "k", "value": "v"})
+    dry = run_cli(source, target, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("would copy 31 items (3 stream groups, 1 state scopes)")
+    assert not Path(target.split(":", 1)[1]).exists()  # a dry run does not even open the target
+    quiet = run_cli(source, target)  # not a terminal: no progress bar
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.stdout.startswith(
+        f"copied 31 items (3 stream groups, 1 state scopes) from {source} to {target} in "
+    )
+    shown = run_cli(source, specs("log"), "--progress")
+    assert shown.returncode == 0
+    assert "31/31 items 100%" in shown.stderr and shown.stderr.endswith("\n")
+    assert snapshot(target) == snapshot(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "message"),
+    [
+        ("nowhere:x", "log:y", "names no store"),
+        ("engine-dir:", "log:y", "names no store"),
+        (
+            "redis-cluster://127.0.0.1:7000",
+            "log:{tmp}/y",
+            "Redis Cluster store is not available yet",
+        ),
+        ("log:{tmp}/a.log", "log:{tmp}/../{name}/a.log", "same store"),
+        ("redis://127.0.0.1:1/0", "log:{tmp}/y", "Redis is unavailable"),
+    ],
+)
+def test_cli_errors_are_one_line(tmp_path: Path, source: str, target: str, message: str) -> None:
+    fill = {"tmp": str(tmp_path), "name": tmp_path.name}
+    done = run_cli(source.format(**fill), target.format(**fill))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith("iii-core copy: ") and done.stderr.count("\n") == 1
+    assert message in done.stderr
+
+
+def test_unreadable_source_files_are_named_and_nothing_is_copied(specs: Any) -> None:
+    source, target = specs("engine-dir"), specs("engine-dir")
+    broken = Path(source.split(":", 1)[1]) / "state_store.db" / "broken.bin"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"garbage!")
+    with pytest.raises(CopyError, match=str(broken)):
+        copy_stores(source, target)
+    assert not Path(target.split(":", 1)[1]).exists()
