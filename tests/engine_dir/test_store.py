@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -342,3 +343,29 @@ def test_fsync_mode_and_the_deepest_value_the_engine_loads_again(tmp_path: Path)
         assert store.call("state::list", {"scope": "s"}) == [deepest]
     with pytest.raises(ValueError, match="must differ"):
         EngineDirStore(streams=tmp_path / "one", state=tmp_path / "one")
+
+
+def test_threads_increment_exactly_and_the_file_agrees(tmp_path: Path) -> None:
+    increment = {**ITEM, "ops": [{"type": "increment", "path": "n", "by": 1}]}
+    with EngineDirStore(tmp_path / "data") as store:
+        threads = [
+            threading.Thread(
+                target=lambda: [store.call("stream::update", increment) for _ in range(200)]
+            )
+            for _ in range(4)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert store.call("stream::get", ITEM) == {"n": 800}
+    path = tmp_path / "data" / "stream_store" / "stream%3Achat%3Aroom-1.bin"
+    assert decode_index_file(path.read_bytes()) == {"m1": {"n": 800}}
+
+
+def test_a_directory_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(StoreCallError) as failed:
+        EngineDirStore(tmp_path / "file")
+    assert failed.value.code == "STORE_UNAVAILABLE"
+    assert str(tmp_path / "file" / "stream_store") in failed.value.message

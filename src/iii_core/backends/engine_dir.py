@@ -42,7 +42,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NamedTuple
@@ -186,8 +186,13 @@ class EngineDirStorage:
         self._lock_fds: list[int] = []
         try:
             for where in self._dirs:
-                where.path.mkdir(parents=True, exist_ok=True)
-                self._lock_fds.append(_lock_dir(where.path))
+                try:
+                    where.path.mkdir(parents=True, exist_ok=True)
+                    self._lock_fds.append(_lock_dir(where.path))
+                except OSError as exc:
+                    raise StoreCallError(
+                        STORE_UNAVAILABLE, f"cannot open the engine directory {where.path}: {exc}"
+                    ) from None
             for where in self._dirs:
                 self._load(where)
         except BaseException:
@@ -377,18 +382,6 @@ class EngineDirStorage:
             raise StoreCallError(
                 STORE_WRITE_FAILED, f"could not write {path}: {exc}; nothing was written"
             ) from None
-
-    # -- the whole data set -------------------------------------------------------------------
-
-    def hashes(self) -> Iterator[tuple[str, list[tuple[str, Any]]]]:
-        """Every hash with its items, in order (a snapshot of each hash as it is reached)."""
-        with self._lock:
-            keys = list(self._items)
-        for hash_key in keys:
-            with self._lock:
-                items = list(self._readable(hash_key).items())
-            if items:
-                yield hash_key, items
 
     def close(self) -> None:
         with self._lock:
