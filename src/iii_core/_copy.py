@@ -39,7 +39,6 @@ from iii_core.store import (
     ReadField,
     ReadHash,
     StoreCallError,
-    Transition,
     decode_stored,
 )
 
@@ -169,32 +168,37 @@ class _DriverEndpoint:
                 stored = changed.current
 
 
-class _MemoryLogStorage:
-    """The storage-protocol reads and writes a copy needs, over today's ``MemoryStore``.
+class _LogEndpoint:
+    """The embedded store's durable log (``MemoryStore(path)``'s file), through
+    :class:`~iii_core.backends._durable_log.DurableLog`: replayed (and locked) on open, each item
+    appended as one set record, compacted as the log decides."""
 
-    Glue until the memory store exposes its own storage driver (the store-flow issue): it
-    reads the store's hashes under the store's lock and writes through its atomic update, so
-    every write is logged as any call's would be."""
+    ordered = True
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
+    def __init__(self, path: str) -> None:
+        from iii_core.backends._durable_log import DurableLog
 
-    def list_keys(self, op: ListKeys) -> list[str]:
-        keys: list[str] = self._store._hash_keys(op.prefix)
-        return keys
+        self._log, self._hashes = DurableLog.open(path)
 
-    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
-        with self._store._lock:
-            return list(self._store._hashes.get(op.hash_key, {}).items())
+    def hashes(self) -> Iterator[tuple[str, Items]]:
+        for hash_key, fields in self._hashes.items():
+            if fields and hash_key.startswith(_PREFIXES):
+                yield hash_key, list(fields.items())
 
-    def read_field(self, op: ReadField) -> Any:
-        return self._store._read_field(op.hash_key, op.field)
-
-    def compare_and_set(self, op: CompareAndSet) -> Changed | None:
-        self._store._atomic_update(
-            op.hash_key, op.field, lambda old: Transition(True, op.new, None, ())
+    def count(self) -> tuple[int, int, int]:
+        return _tally(
+            (key, len(fields)) for key, fields in self._hashes.items() if key.startswith(_PREFIXES)
         )
-        return None
+
+    def write(self, hash_key: str, items: Items) -> None:
+        fields = self._hashes.setdefault(hash_key, {})
+        for field, value in items:
+            self._log.append_set(hash_key, field, value)
+            fields[field] = value
+        self._log.maybe_compact(self._hashes)
+
+    def close(self) -> None:
+        self._log.close()
 
 
 class _RedisEndpoint:
@@ -277,13 +281,6 @@ def _engine_dir(path: str) -> Endpoint:
     return _DriverEndpoint(storage, store.close, ordered=True, bulk=storage.put_items)
 
 
-def _log(path: str) -> Endpoint:
-    from iii_core.backends import MemoryStore
-
-    store = MemoryStore(path)
-    return _DriverEndpoint(_MemoryLogStorage(store), store.close, ordered=True)
-
-
 def _redis_cluster(url: str) -> Endpoint:
     # The Redis Cluster store is built separately; until it is here, say so plainly. Once it
     # is, it is reached like every store, through its storage driver.
@@ -301,7 +298,7 @@ def _redis_cluster(url: str) -> Endpoint:
 # spec prefix → (opener, whether the rest of the spec is a path)
 _KINDS: Final[dict[str, tuple[Callable[[str], Endpoint], bool]]] = {
     "engine-dir:": (_engine_dir, True),
-    "log:": (_log, True),
+    "log:": (_LogEndpoint, True),
     "redis://": (_RedisEndpoint, False),
     "rediss://": (_RedisEndpoint, False),
     "unix://": (_RedisEndpoint, False),

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from iii_core._copy import CopyError, copy_stores, open_endpoint
+from iii_core._copy import CopyError, _DriverEndpoint, copy_stores, open_endpoint
+from iii_core.backends import MemoryStore
 from iii_core.backends.engine_dir import EngineDirStore
 from tests.jsonvalues import same_json
 from tests.redis_server import RedisServer
@@ -110,6 +111,20 @@ def test_copy_merges_into_the_target_and_keeps_its_order(specs: Any) -> None:
     endpoint.close()
     copy_stores(source, target)
     assert snapshot(target) == [("stream:s:g", [("a", 1), ("z", "kept"), ("b", 2)])]
+    # The log is the embedded store's: MemoryStore opens it with the same items, in order.
+    with MemoryStore(target.split(":", 1)[1]) as memory:
+        assert memory.call("stream::list", {"stream_name": "s", "group_id": "g"}) == [1, "kept", 2]
+
+
+def test_a_store_without_a_bulk_writer_is_written_item_by_item(tmp_path: Path) -> None:
+    # The generic path every store driver gets (the Redis Cluster store's, once it lands):
+    # one compare-and-set per item, over the storage protocol.
+    with EngineDirStore(tmp_path / "d") as store:
+        endpoint = _DriverEndpoint(store.storage, lambda: None, ordered=True)
+        endpoint.write("stream:s:g", [("b", 1), ("a", {"x": [1.5]})])
+        endpoint.write("stream:s:g", [("b", 2)])
+        assert list(endpoint.hashes()) == [("stream:s:g", [("b", 2), ("a", {"x": [1.5]})])]
+        assert endpoint.count() == (1, 0, 2)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

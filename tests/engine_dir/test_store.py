@@ -209,7 +209,7 @@ def test_a_second_process_is_refused_with_the_holders_pid(tmp_path: Path) -> Non
             str(root),
         )
         out, _ = child.communicate(timeout=60)
-        assert out.startswith("STORE_UNAVAILABLE ")
+        assert out.startswith("STORE_LOCKED ")
         assert f"pid {os.getpid()}" in out and "stream_store" in out
     # Released on close: the next opener gets it.
     with EngineDirStore(root) as store:
@@ -367,5 +367,5 @@ def test_a_directory_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> N
     (tmp_path / "file").write_text("not a directory")
     with pytest.raises(StoreCallError) as failed:
         EngineDirStore(tmp_path / "file")
-    assert failed.value.code == "STORE_UNAVAILABLE"
+    assert failed.value.code == "STORE_OPEN_FAILED"
     assert str(tmp_path / "file" / "stream_store") in failed.value.message

@@ -20,8 +20,8 @@ of the machine. (The engine itself saves every ``save_interval_ms``, 5 s by defa
 costs the size of its index: the format has one file per index.
 
 Sharing: one process at a time. Opening takes an exclusive ``flock`` on ``.iii-core.lock`` in
-each directory (a file the engine ignores); a second iii-core process gets ``STORE_UNAVAILABLE``
-naming the holder's pid. The iii engine takes no lock and keeps its own copy of every index in
+each directory (a file the engine ignores); a second iii-core process gets ``STORE_LOCKED``
+naming the holder's pid (the durable log's code). The iii engine takes no lock and keeps its own copy of every index in
 memory, rewriting whole files from it: running it on the same directories at the same time loses
 writes on both sides. Do not. When we can tell — an index file that was replaced, modified,
 created or deleted since this store read or wrote it (inode, size, modification time) — a write
@@ -49,6 +49,7 @@ from typing import Any, Final, NamedTuple
 
 from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
 from iii_core.backends._calls import owned_copy, to_json
+from iii_core.backends._durable_log import STORE_LOCKED, STORE_OPEN_FAILED
 from iii_core.backends._engine_dir_format import (
     INDEX_SUFFIX,
     TEMP_SUFFIX,
@@ -131,7 +132,7 @@ def _lock_dir(path: Path) -> int:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
         raise StoreCallError(
-            STORE_UNAVAILABLE,
+            STORE_LOCKED,
             f"{path} is in use by another iii-core process (pid {holder}, lock "
             f"{path / LOCK_FILE_NAME}); one process at a time may open an engine directory",
         ) from None
@@ -191,7 +192,7 @@ class EngineDirStorage:
                     self._lock_fds.append(_lock_dir(where.path))
                 except OSError as exc:
                     raise StoreCallError(
-                        STORE_UNAVAILABLE, f"cannot open the engine directory {where.path}: {exc}"
+                        STORE_OPEN_FAILED, f"cannot open the engine directory {where.path}: {exc}"
                     ) from None
             for where in self._dirs:
                 self._load(where)
