@@ -21,12 +21,13 @@ costs the size of its index: the format has one file per index.
 
 Sharing: one process at a time. Opening takes an exclusive ``flock`` on ``.iii-core.lock`` in
 each directory (a file the engine ignores); a second iii-core process gets ``STORE_LOCKED``
-naming the holder's pid (the durable log's code). The iii engine takes no lock and keeps its own copy of every index in
-memory, rewriting whole files from it: running it on the same directories at the same time loses
-writes on both sides. Do not. When we can tell — an index file that was replaced, modified,
-created or deleted since this store read or wrote it (inode, size, modification time) — a write
-to it is refused with ``STORE_CONFLICT`` and nothing is written; the engine's next save would
-still overwrite ours, which we cannot prevent. Reads answer from memory and do not look again.
+(the durable log's code) naming the holder's pid. The iii engine takes no lock and keeps its
+own copy of every index in memory, rewriting whole files from it: running it on the same
+directories at the same time loses writes on both sides. Do not. When we can tell -- an index
+file replaced, modified, created or deleted since this store read or wrote it (inode, size,
+modification time) -- a write to it is refused with ``STORE_CONFLICT`` and nothing is written;
+the engine's next save would still overwrite ours, which we cannot prevent. Reads answer from
+memory and do not look again.
 
 Unreadable index files are reported by name: every call touching that index fails with
 ``STORE_BAD_DATA`` naming the file and the reason, and the file is never overwritten; files the
