@@ -319,6 +319,22 @@ def _parse(spec: str) -> tuple[Callable[[str], Endpoint], str, str]:
     raise CopyError(f"{spec!r} names no store; use one of {kinds}")
 
 
+def _check_source(spec: str) -> None:
+    """A source must already hold data: opening a missing log or engine directory would
+    create an empty one, and a mistyped path would copy nothing without a word."""
+    if spec.startswith("log:") and not os.path.isfile(spec[4:]):
+        raise CopyError(f"{spec}: no such log file")
+    if spec.startswith("engine-dir:"):
+        from iii_core.backends.engine_dir import STATE_SUBDIR, STREAM_SUBDIR
+
+        root = spec[len("engine-dir:") :]
+        if not any(os.path.isdir(os.path.join(root, sub)) for sub in (STREAM_SUBDIR, STATE_SUBDIR)):
+            raise CopyError(
+                f"{spec}: no {STREAM_SUBDIR}/ or {STATE_SUBDIR}/ in it (the engine's kv "
+                "directories; name the app's data directory)"
+            )
+
+
 def open_endpoint(spec: str) -> Endpoint:
     """Open the store ``spec`` names (see the module docstring) for a copy."""
     opener, argument, _ = _parse(spec)
@@ -385,6 +401,7 @@ def copy_stores(
     started = time.monotonic()
     if _parse(source)[2] == _parse(target)[2]:
         raise CopyError(f"source and destination are the same store: {source}")
+    _check_source(source)
     src = open_endpoint(source)
     try:
         counted_groups, counted_scopes, total = src.count()

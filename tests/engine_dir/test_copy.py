@@ -173,6 +173,8 @@ def test_cli_dry_run_progress_and_summary(specs: Any, tmp_path: Path) -> None:
         ),
         ("log:{tmp}/a.log", "log:{tmp}/../{name}/a.log", "same store"),
         ("redis://127.0.0.1:1/0", "log:{tmp}/y", "Redis is unavailable"),
+        ("log:{tmp}/missing.log", "log:{tmp}/y", "no such log file"),
+        ("engine-dir:{tmp}", "log:{tmp}/y", "no stream_store/ or state_store.db/ in it"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path: Path, source: str, target: str, message: str) -> None:
