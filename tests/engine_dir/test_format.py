@@ -37,6 +37,7 @@ from iii_core.backends._engine_dir_format import (
     format_f64,
     index_file_name,
     index_from_file_name,
+    nesting_depth,
     unarchive_text,
 )
 from tests.jsonvalues import same_json, snapshot
@@ -230,6 +231,9 @@ def test_float_text_round_trips_and_matches_models(value: float) -> None:
         (b'{"a":-9223372036854775808}', -9223372036854775808),
         (b'{"a":-9223372036854775809}', -9.223372036854776e18),
         (b'{"a":-0}', -0.0),  # de.rs:519 "Convert into a float ... on `-0`"
+        (b'{"a": [ -0 ]}', [-0.0]),
+        (b'{"x:-0":1, "a":"y,-0 [-0"}', "y,-0 [-0"),  # only numbers are read differently
+        (b'{"a":"12345678901234567890123"}', "12345678901234567890123"),
         (b'{"a":1E2}', 100.0),
     ],
 )
@@ -237,6 +241,7 @@ def test_numbers_are_read_as_serde_json_reads_them(text: bytes, value: Any) -> N
     read = decode_index_file(archive_text(text))["a"]
     assert type(read) is type(value)
     assert str(read) == str(value)
+    assert same_json(read, value)
 
 
 def test_integers_beyond_the_engine_range_are_written_as_the_f64_it_would_hold() -> None:
@@ -295,6 +300,16 @@ def test_depth_limit_is_serde_jsons() -> None:
 
 # -- property tests -----------------------------------------------------------------------------
 
+
+def _depth(value: Any) -> int:
+    """The reference: arrays/objects nested in ``value``, by walking it."""
+    if type(value) is list:
+        return 1 + max(map(_depth, value), default=0)
+    if type(value) is dict:
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
 json_scalars = (
     st.none()
     | st.booleans()
@@ -310,6 +325,22 @@ json_values = st.recursive(
     max_leaves=20,
 )
 indexes = st.dictionaries(st.text(), json_values, max_size=6)
+
+
+tricky_text = st.text(alphabet='[]{}"\\:,-0 aé')
+
+
+@given(
+    st.recursive(
+        st.none() | tricky_text,
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(tricky_text, children, max_size=3)
+        ),
+        max_leaves=30,
+    )
+)
+def test_nesting_depth_equals_a_walk(value: Any) -> None:
+    assert nesting_depth(msgspec.json.encode(value)) == _depth(value)
 
 
 @given(indexes)

@@ -49,6 +49,7 @@ __all__ = [
     "index_json",
     "item_part",
     "join_parts",
+    "nesting_depth",
     "parse_index_json",
     "unarchive_text",
 ]
@@ -77,11 +78,13 @@ _decoder = msgspec.json.Decoder()
 # string) only cost the exact path.
 _ENCODE_SUSPECT: Final = re.compile(rb"[0-9]e[0-9]|[0-9]{20}")
 # Where msgspec's reading differs from serde_json's: integers outside i64/u64 (serde_json
-# reads them as f64) and the integer -0 (serde_json reads it as the float -0.0).
-_DECODE_SUSPECT: Final = re.compile(rb"[0-9]{20}|-[0-9]{19}|-0(?![.eE0-9])")
-_STRING: Final = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# reads them as f64) and the integer -0 (serde_json reads it as the float -0.0). A number
+# follows ':', ',' or '[' (and maybe whitespace); a string that looks so only costs the exact
+# path.
+_DECODE_SUSPECT: Final = re.compile(rb"[:,\[]\s*(?:-?[0-9]{20}|-[0-9]{19}|-0(?![.eE0-9]))")
+_STRING: Final = re.compile(rb'"[^"]*"')
 _INNERMOST: Final = re.compile(rb"\[\]|\{\}")
-_NOT_BRACKET: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_STRUCTURE: Final = bytes(b for b in range(256) if b not in b'[]{}"')
 _I64_MIN: Final = -(1 << 63)
 _U64_MAX: Final = (1 << 64) - 1
 
@@ -244,10 +247,12 @@ def _exact(value: Any) -> Any:
     return value
 
 
-def _nesting(text: bytes) -> int:
+def nesting_depth(text: bytes) -> int:
     """How deeply arrays/objects nest in valid JSON ``text`` (0 for a scalar), counted up to
-    ``MAX_JSON_DEPTH + 1``: strings removed, then innermost bracket pairs peeled off."""
-    brackets = _STRING.sub(b"", text).translate(None, _NOT_BRACKET)
+    ``MAX_JSON_DEPTH + 1``: escaped backslashes and quotes dropped, then all but brackets and
+    quotes, then the strings, then innermost bracket pairs peeled off (all in C loops)."""
+    skeleton = text.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    brackets = _STRING.sub(b"", skeleton)
     depth = 0
     while brackets and depth <= MAX_JSON_DEPTH:
         brackets = _INNERMOST.sub(b"", brackets)
@@ -264,7 +269,7 @@ def encode_value(value: Any) -> bytes:
     except (TypeError, msgspec.EncodeError, RecursionError) as exc:
         raise EngineFormatError(f"not a JSON value: {exc}") from None
     if text.count(b"[") + text.count(b"{") >= MAX_JSON_DEPTH - 1 and (
-        _nesting(text) > MAX_JSON_DEPTH - 1
+        nesting_depth(text) > MAX_JSON_DEPTH - 1
     ):
         raise EngineFormatError(
             f"value nests arrays/objects deeper than {MAX_JSON_DEPTH - 1} levels; "
@@ -312,7 +317,10 @@ def parse_index_json(text: bytes) -> dict[str, Any]:
         raise EngineFormatError(f"index text is not JSON: {exc}") from None
     if type(items) is not dict:
         raise EngineFormatError("index text is not a JSON object")
-    if text.count(b"[") + text.count(b"{") > MAX_JSON_DEPTH and _nesting(text) > MAX_JSON_DEPTH:
+    if (
+        text.count(b"[") + text.count(b"{") > MAX_JSON_DEPTH
+        and nesting_depth(text) > MAX_JSON_DEPTH
+    ):
         raise EngineFormatError(f"index text nests deeper than {MAX_JSON_DEPTH} levels")
     return items
 

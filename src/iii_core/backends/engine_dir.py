@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
-from iii_core.backends._calls import owned_copy, to_json
 from iii_core.backends._durable_log import STORE_LOCKED, STORE_OPEN_FAILED
 from iii_core.backends._engine_dir_format import (
     INDEX_SUFFIX,
@@ -63,23 +62,17 @@ from iii_core.backends._engine_dir_format import (
     join_parts,
 )
 from iii_core.store import (
-    READ_FUNCTIONS,
     STORE_BAD_DATA,
     STORE_CONFLICT,
     STORE_UNAVAILABLE,
     STORE_WRITE_FAILED,
-    Call,
     Changed,
     CompareAndSet,
-    Limits,
     ListKeys,
     Publish,
     ReadField,
     ReadHash,
     StoreCallError,
-    Transition,
-    item_location,
-    run_flow,
 )
 from iii_core.update import MISSING
 
@@ -401,6 +394,8 @@ class EngineDirStore(Store):
     created, as the engine does.
     """
 
+    blocking = True  # every write rewrites a file
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -411,13 +406,13 @@ class EngineDirStore(Store):
         clock: Callable[[], int] = wall_clock_ms,
         max_value_bytes: int | None = None,
     ) -> None:
-        super().__init__(clock=clock, max_value_bytes=max_value_bytes)
         if path is not None:
             streams = Path(path) / STREAM_SUBDIR if streams is None else streams
             state = Path(path) / STATE_SUBDIR if state is None else state
         if streams is None or state is None:
             raise TypeError("EngineDirStore needs a data directory, or both streams= and state=")
         self.storage = EngineDirStorage(streams, state, fsync=fsync, publish=self._deliver)
+        super().__init__(self.storage, clock=clock, max_value_bytes=max_value_bytes)
 
     @property
     def unreadable(self) -> dict[str, str]:
@@ -429,58 +424,18 @@ class EngineDirStore(Store):
         """Files the engine would not load either: path → why."""
         return self.storage.skipped
 
+    def _deliver(self, events: tuple[ChangeEvent, ...]) -> None:
+        self._subscribers.deliver(events)
+
+    def _start_events(self) -> None:
+        """Nothing to start: events are delivered by the writer's thread."""
+
+    def sync_events(self, timeout: float = 5.0) -> None:
+        """Nothing to wait for: handlers run in the writer's thread before its call returns."""
+
     def close(self) -> None:
         """Release the directory locks (every write is already on disk)."""
         self.storage.close()
 
     def __enter__(self) -> EngineDirStore:
         return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def sync_events(self, timeout: float = 5.0) -> None:
-        """Nothing to wait for: handlers run in the writer's thread before its call returns."""
-
-    # -- the call flow --------------------------------------------------------------------------
-
-    def call(self, function_id: str, payload: Any) -> Any:
-        """Run one engine function; returns the result as a JSON value."""
-        call = Call.decode(function_id, owned_copy(payload, f"input for {function_id}"))
-        return to_json(self._drive(call))
-
-    def _run(self, function_id: str, request: Any) -> Any:
-        writes = function_id not in READ_FUNCTIONS
-        return self._drive(Call(function_id, request, item_location(request) if writes else None))
-
-    def _drive(self, call: Call) -> Any:
-        flow = call.flow(self._clock(), Limits(self.max_value_bytes))
-        return run_flow(flow, self.storage)
-
-    # Today's Store base class asks for these primitives; this store runs every call through
-    # the flow above, and they answer from the same driver.
-
-    def _read_field(self, hash_key: str, field: str) -> Any:
-        return self.storage.read_field(ReadField(hash_key, field))
-
-    def _read_values(self, hash_key: str) -> list[Any]:
-        return [value for _, value in self.storage.read_hash(ReadHash(hash_key))]
-
-    def _hash_keys(self, prefix: str) -> list[str]:
-        return self.storage.list_keys(ListKeys(prefix))
-
-    def _atomic_update(
-        self, hash_key: str, field: str, compute: Callable[[Any], Transition]
-    ) -> Transition:
-        stored = self.storage.read_field(ReadField(hash_key, field, fresh=False))
-        while True:
-            outcome = compute(stored)
-            changed = self.storage.compare_and_set(
-                CompareAndSet(hash_key, field, stored, outcome.write, outcome.new, outcome.events)
-            )
-            if changed is None:
-                return outcome
-            stored = changed.current
-
-    def _publish(self, events: tuple[ChangeEvent, ...]) -> None:
-        self._deliver(events)
