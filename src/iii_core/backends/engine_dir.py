@@ -286,11 +286,19 @@ class EngineDirStorage:
 
     # -- writing ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _part(field: str, value: Any) -> bytes:
+        try:
+            return item_part(field, value)
+        except EngineFormatError as exc:
+            raise StoreCallError(STORE_WRITE_FAILED, f"cannot store {field!r}: {exc}") from None
+
     def _members(self, hash_key: str) -> dict[str, bytes]:
         parts = self._parts.get(hash_key)
         if parts is None:
             items = self._items.get(hash_key, {})
-            parts = self._parts[hash_key] = {k: item_part(k, v) for k, v in items.items()}
+            parts = {field: self._part(field, value) for field, value in items.items()}
+            self._parts[hash_key] = parts
         return parts
 
     def _write_item(self, hash_key: str, field: str, new: Any) -> None:
@@ -302,10 +310,7 @@ class EngineDirStorage:
             self._items[hash_key].pop(field, None)
             parts.pop(field, None)
             return
-        try:
-            part = item_part(field, new)
-        except EngineFormatError as exc:
-            raise StoreCallError(STORE_WRITE_FAILED, f"cannot store {field!r}: {exc}") from None
+        part = self._part(field, new)
         if field in parts:
             members = [part if key == field else old for key, old in parts.items()]
         else:
@@ -321,11 +326,8 @@ class EngineDirStorage:
         with self._lock:
             self._readable(hash_key)
             parts = dict(self._members(hash_key))
-            try:
-                for field, value in items.items():
-                    parts[field] = item_part(field, value)
-            except EngineFormatError as exc:
-                raise StoreCallError(STORE_WRITE_FAILED, f"cannot store {field!r}: {exc}") from None
+            for field, value in items.items():
+                parts[field] = self._part(field, value)
             self._persist(hash_key, list(parts.values()))
             self._items.setdefault(hash_key, {}).update(items)
             self._parts[hash_key] = parts
