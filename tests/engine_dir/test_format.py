@@ -34,9 +34,11 @@ from iii_core.backends._engine_dir_format import (
     decode_index_file,
     encode_index,
     encode_index_file,
+    engine_value,
     format_f64,
     index_file_name,
     index_from_file_name,
+    item_part,
     nesting_depth,
     unarchive_text,
 )
@@ -372,3 +374,12 @@ def test_arbitrary_bytes_decode_or_raise_the_typed_error(data: bytes) -> None:
     except EngineFormatError:
         return
     assert same_json(decode_index_file(encode_index_file(items)), items)
+
+
+@given(json_values)
+def test_engine_value_is_the_value_read_back(value: Any) -> None:
+    part = item_part("k", value)
+    held = engine_value(part, value)
+    assert same_json(held, decode_index_file(archive_text(b"{" + part + b"}"))["k"])
+    assert same_json(held, value)  # integers in i64/u64 range: nothing changes
+    assert same_json(engine_value(item_part("k", [2**64]), [2**64]), [2.0**64])

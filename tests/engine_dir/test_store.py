@@ -374,12 +374,14 @@ def test_a_directory_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> N
 def test_numbers_the_engine_holds_as_f64_and_one_it_cannot_hold(tmp_path: Path) -> None:
     with EngineDirStore(tmp_path / "data") as store:
         store.call("state::set", {"scope": "s", "key": "big", "value": 2**64})
+        # Held as the engine holds it (serde_json reads it as an f64), as after reopening.
+        assert store.call("state::get", {"scope": "s", "key": "big"}) == 2.0**64
+        assert type(store.call("state::get", {"scope": "s", "key": "big"})) is float
         with pytest.raises(StoreCallError) as failed:
             store.call("state::set", {"scope": "s", "key": "huge", "value": 10**400})
         assert failed.value.code == "STORE_WRITE_FAILED"
         assert "f64 range" in failed.value.message
         assert store.call("state::get", {"scope": "s", "key": "huge"}) is None
     with EngineDirStore(tmp_path / "data") as store:
-        # Written as the engine would hold it (serde_json reads it as an f64).
         big = store.call("state::get", {"scope": "s", "key": "big"})
         assert type(big) is float and big == 2.0**64

@@ -43,6 +43,7 @@ __all__ = [
     "encode_index",
     "encode_index_file",
     "encode_value",
+    "engine_value",
     "format_f64",
     "index_file_name",
     "index_from_file_name",
@@ -82,6 +83,7 @@ _ENCODE_SUSPECT: Final = re.compile(rb"[0-9]e[0-9]|[0-9]{20}")
 # follows ':', ',' or '[' (and maybe whitespace); a string that looks so only costs the exact
 # path.
 _DECODE_SUSPECT: Final = re.compile(rb"[:,\[]\s*(?:-?[0-9]{20}|-[0-9]{19}|-0(?![.eE0-9]))")
+_LARGE_EXPONENT: Final = re.compile(rb"[0-9]e\+[0-9]")
 _STRING: Final = re.compile(rb'"[^"]*"')
 _INNERMOST: Final = re.compile(rb"\[\]|\{\}")
 _NOT_STRUCTURE: Final = bytes(b for b in range(256) if b not in b'[]{}"')
@@ -281,6 +283,16 @@ def encode_value(value: Any) -> bytes:
 def item_part(key: str, value: Any) -> bytes:
     """One ``"key":value`` member of an index's JSON text."""
     return _sorted_encoder.encode(key) + b":" + encode_value(value)
+
+
+def engine_value(part: bytes, value: Any) -> Any:
+    """``value`` as the engine holds it once its member ``part`` (from :func:`item_part`) is
+    read back: ``value`` itself unless serde_json reads one of its numbers differently (an
+    integer outside i64/u64 is an f64, written with an exponent of at least 18)."""
+    if not _LARGE_EXPONENT.search(part):
+        return value
+    (read,) = parse_index_json(b"{" + part + b"}").values()
+    return read
 
 
 def join_parts(parts: Iterable[bytes]) -> bytes:

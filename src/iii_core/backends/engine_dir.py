@@ -56,6 +56,7 @@ from iii_core.backends._engine_dir_format import (
     EngineFormatError,
     archive_text,
     decode_index_file,
+    engine_value,
     index_file_name,
     index_from_file_name,
     item_part,
@@ -316,7 +317,8 @@ class EngineDirStorage:
         else:
             members = [*parts.values(), part]
         self._persist(hash_key, members)
-        self._items.setdefault(hash_key, {})[field] = new
+        # Held as the engine holds it, so that a read now equals a read after reopening.
+        self._items.setdefault(hash_key, {})[field] = engine_value(part, new)
         parts[field] = part
 
     def put_items(self, hash_key: str, items: Mapping[str, Any]) -> None:
@@ -326,10 +328,12 @@ class EngineDirStorage:
         with self._lock:
             self._readable(hash_key)
             parts = dict(self._members(hash_key))
+            values = {}
             for field, value in items.items():
                 parts[field] = self._part(field, value)
+                values[field] = engine_value(parts[field], value)
             self._persist(hash_key, list(parts.values()))
-            self._items.setdefault(hash_key, {}).update(items)
+            self._items.setdefault(hash_key, {}).update(values)
             self._parts[hash_key] = parts
 
     def _check_unchanged(self, hash_key: str, path: Path) -> None:
