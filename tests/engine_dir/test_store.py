@@ -6,7 +6,9 @@ loses nothing."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +25,7 @@ from iii_core.backends._engine_dir_format import (
     decode_index_file,
     encode_index_file,
 )
-from iii_core.backends.engine_dir import EngineDirStore
+from iii_core.backends.engine_dir import EngineDirStore, engine_processes
 from iii_core.store import StoreCallError
 from tests.engine_dir.test_format import LARGE, NESTED, NESTED_ITEMS, SMALL
 
@@ -385,3 +387,25 @@ def test_numbers_the_engine_holds_as_f64_and_one_it_cannot_hold(tmp_path: Path) 
     with EngineDirStore(tmp_path / "data") as store:
         big = store.call("state::get", {"scope": "s", "key": "big"})
         assert type(big) is float and big == 2.0**64
+
+
+def test_a_running_engine_in_the_app_directory_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A real process named like the engine's binary ("iii"), in the app's directory, as
+    # `iii` is started next to its config with file_path ./data/...
+    app = tmp_path / "app"
+    app.mkdir()
+    binary = tmp_path / "iii"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", binary)
+    engine = subprocess.Popen([str(binary), "60"], cwd=app)
+    try:
+        assert engine_processes((app / "data" / "stream_store",)) == [(engine.pid, str(app))]
+        assert engine_processes((tmp_path / "elsewhere",)) == []
+        with caplog.at_level(logging.WARNING), EngineDirStore(app / "data"):
+            pass
+        assert f"an iii engine process (pid {engine.pid}, working directory {app})" in caplog.text
+    finally:
+        engine.kill()
+        engine.wait(timeout=10)
+    assert engine_processes((app / "data" / "stream_store",)) == []

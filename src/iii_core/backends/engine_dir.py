@@ -27,7 +27,8 @@ directories at the same time loses writes on both sides. Do not. When we can tel
 file replaced, modified, created or deleted since this store read or wrote it (inode, size,
 modification time) -- a write to it is refused with ``STORE_CONFLICT`` and nothing is written;
 the engine's next save would still overwrite ours, which we cannot prevent. Reads answer from
-memory and do not look again.
+memory and do not look again. Opening also warns (logs) about a running ``iii`` process whose
+working directory holds the data directories (:func:`engine_processes`).
 
 Unreadable index files are reported by name: every call touching that index fails with
 ``STORE_BAD_DATA`` naming the file and the reason, and the file is never overwritten; files the
@@ -77,7 +78,14 @@ from iii_core.store import (
 )
 from iii_core.update import MISSING
 
-__all__ = ["LOCK_FILE_NAME", "STATE_SUBDIR", "STREAM_SUBDIR", "EngineDirStorage", "EngineDirStore"]
+__all__ = [
+    "LOCK_FILE_NAME",
+    "STATE_SUBDIR",
+    "STREAM_SUBDIR",
+    "EngineDirStorage",
+    "EngineDirStore",
+    "engine_processes",
+]
 
 log = logging.getLogger("iii_core.backends.engine_dir")
 
@@ -134,6 +142,29 @@ def _lock_dir(path: Path) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
+
+
+def engine_processes(directories: tuple[Path, ...]) -> list[tuple[int, str]]:
+    """``(pid, working directory)`` of every running ``iii`` engine process (the engine's
+    binary name) whose working directory holds one of ``directories``: the engine's shipped
+    ``file_path`` values are relative (``./data/...``), so such a process is likely using them.
+    Linux ``/proc`` only; elsewhere, or for processes we may not inspect, nothing is found."""
+    targets = [os.path.realpath(d) for d in directories]
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/comm", "rb") as comm:
+                    if comm.read().strip() != b"iii":
+                        continue
+                cwd = os.readlink(f"/proc/{entry.name}/cwd")
+            except OSError:
+                continue
+            if any(target == cwd or target.startswith(cwd.rstrip("/") + "/") for target in targets):
+                found.append((int(entry.name), cwd))
+    return found
 
 
 def _fsync_dir(path: Path) -> None:
@@ -194,6 +225,15 @@ class EngineDirStorage:
         except BaseException:
             self.close()
             raise
+        for pid, cwd in engine_processes(tuple(where.path for where in self._dirs)):
+            log.warning(
+                "an iii engine process (pid %d, working directory %s) may be using %s: it keeps "
+                "its own copy in memory and rewrites whole files, so stop it before writing "
+                "here (writes to files it changes are refused)",
+                pid,
+                cwd,
+                " and ".join(str(where.path) for where in self._dirs),
+            )
 
     # -- loading ------------------------------------------------------------------------------
 
