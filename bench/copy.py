@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import platform
 import tempfile
 import time
@@ -154,8 +155,9 @@ def record(lines: list[str]) -> None:
             START,
             "## Copy between stores (`iii-core copy`, `python -m bench.copy --record`)",
             "",
-            f"- machine: {platform.machine()}, Python {platform.python_version()}; Redis on "
-            "loopback without persistence; engine dir and log on the local disk, no fsync.",
+            f"- machine: {platform.machine()}, {os.cpu_count()} cores (load average "
+            f"{os.getloadavg()[0]:.1f} when recorded), Python {platform.python_version()}; Redis "
+            "on loopback without persistence; engine dir and log on the local disk, no fsync.",
             "- An engine dir rewrites a whole index file per write (the engine's format), so the "
             "peer's one call per item costs the size of the group each time; the copy writes "
             "each index once.",
