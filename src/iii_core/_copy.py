@@ -61,7 +61,8 @@ Copy every stream item and state key from the store SRC into the store DST.
 
 Stores:
   engine-dir:PATH       an iii app's data directory (the engine's file-based kv store:
-                        PATH/stream_store and PATH/state_store.db); the engine must not run on it
+                        PATH/stream_store and PATH/state_store.db), or engine-dir:STREAMS:STATE
+                        naming each worker's file_path; the engine must not run on it
   log:PATH              the embedded store's durable log file (iii-core --data PATH)
   redis://HOST:PORT/DB  a Redis store (also rediss:// and unix://)
   redis-cluster://HOST:PORT  a Redis Cluster store
@@ -272,7 +273,7 @@ class _RedisEndpoint:
 def _engine_dir(path: str) -> Endpoint:
     from iii_core.backends.engine_dir import EngineDirStore
 
-    store = EngineDirStore(path)
+    store = EngineDirStore.from_spec(path)
     if store.unreadable:
         store.close()
         listed = "; ".join(f"{name}: {why}" for name, why in store.unreadable.items())
@@ -313,7 +314,10 @@ def _parse(spec: str) -> tuple[Callable[[str], Endpoint], str, str]:
             rest = spec[len(prefix) :] if is_path else spec
             if not rest:
                 break
-            identity = prefix + os.path.realpath(rest) if is_path else spec
+            if prefix == "engine-dir:":
+                identity = prefix + ":".join(_engine_directories(spec))
+            else:
+                identity = prefix + os.path.realpath(rest) if is_path else spec
             return opener, rest, identity
     kinds = ", ".join(f"{prefix}…" for prefix in _KINDS)
     raise CopyError(f"{spec!r} names no store; use one of {kinds}")
@@ -325,14 +329,22 @@ def _check_source(spec: str) -> None:
     if spec.startswith("log:") and not os.path.isfile(spec[4:]):
         raise CopyError(f"{spec}: no such log file")
     if spec.startswith("engine-dir:"):
-        from iii_core.backends.engine_dir import STATE_SUBDIR, STREAM_SUBDIR
-
-        root = spec[len("engine-dir:") :]
-        if not any(os.path.isdir(os.path.join(root, sub)) for sub in (STREAM_SUBDIR, STATE_SUBDIR)):
+        directories = _engine_directories(spec)
+        if not any(os.path.isdir(directory) for directory in directories):
             raise CopyError(
-                f"{spec}: no {STREAM_SUBDIR}/ or {STATE_SUBDIR}/ in it (the engine's kv "
-                "directories; name the app's data directory)"
+                f"{spec}: neither {directories[0]} nor {directories[1]} exists (the engine's "
+                "kv directories: name the app's data directory, or STREAMS_DIR:STATE_DIR)"
             )
+
+
+def _engine_directories(spec: str) -> tuple[str, str]:
+    from iii_core.backends.engine_dir import engine_directories
+
+    try:
+        streams, state = engine_directories(spec[len("engine-dir:") :])
+    except StoreCallError as exc:
+        raise CopyError(exc.message) from None
+    return os.path.realpath(streams), os.path.realpath(state)
 
 
 def open_endpoint(spec: str) -> Endpoint:

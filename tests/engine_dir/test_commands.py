@@ -120,3 +120,28 @@ def test_serve_process_keeps_writes_in_the_engine_files(tmp_path: Path) -> None:
         assert second.call("stream::get", ITEM) == {"n": 1}
     finally:
         assert second.stop() == 0
+
+
+def test_each_workers_file_path_can_be_named(tmp_path: Path) -> None:
+    # A config with its own file_path per worker: --engine-dir STREAMS_DIR:STATE_DIR.
+    streams, state = tmp_path / "streams", tmp_path / "scopes"
+    spec = f"{streams}:{state}"
+    done = call_lines(
+        Path(spec),
+        [
+            {"function_id": "stream::set", "payload": {**ITEM, "data": 1}},
+            {"function_id": "state::set", "payload": {"scope": "app", "key": "k", "value": 2}},
+        ],
+    )
+    assert [line["result"]["new_value"] for line in done] == [1, 2]
+    assert decode_index_file((streams / "stream%3As%3Ag.bin").read_bytes()) == {"m1": 1}
+    assert decode_index_file((state / "app.bin").read_bytes()) == {"k": 2}
+    bad = subprocess.run(
+        [sys.executable, "-m", "iii_core.cli", "call", "--engine-dir", f"{streams}:"],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert bad.stderr.startswith(b"iii-core call: ") and b"STREAMS_DIR:STATE_DIR" in bad.stderr

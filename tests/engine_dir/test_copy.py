@@ -121,6 +121,22 @@ def test_copy_merges_into_the_target_and_keeps_its_order(specs: Any) -> None:
         assert memory.call("stream::list", {"stream_name": "s", "group_id": "g"}) == [1, "kept", 2]
 
 
+def test_engine_dir_named_by_its_two_directories(specs: Any, tmp_path: Path) -> None:
+    source = specs("engine-dir")
+    with EngineDirStore(source.split(":", 1)[1]) as store:
+        store.call("state::set", {"scope": "app", "key": "k", "value": 1})
+    pair = f"engine-dir:{tmp_path / 'streams'}:{tmp_path / 'state'}"
+    assert copy_stores(source, pair).items == 1
+    assert (tmp_path / "state" / "app.bin").exists()
+    assert snapshot(pair) == snapshot(source)
+    # The same directories named both ways are one store.
+    with pytest.raises(CopyError, match="same store"):
+        copy_stores(
+            source,
+            f"engine-dir:{source.split(':', 1)[1]}/stream_store:{source.split(':', 1)[1]}/state_store.db",
+        )
+
+
 def test_a_store_without_a_bulk_writer_is_written_item_by_item(tmp_path: Path) -> None:
     # The generic path every store driver gets (the Redis Cluster store's, once it lands):
     # one compare-and-set per item, over the storage protocol.
@@ -179,7 +195,7 @@ def test_cli_dry_run_progress_and_summary(specs: Any, tmp_path: Path) -> None:
         ("log:{tmp}/a.log", "log:{tmp}/../{name}/a.log", "same store"),
         ("redis://127.0.0.1:1/0", "log:{tmp}/y", "Redis is unavailable"),
         ("log:{tmp}/missing.log", "log:{tmp}/y", "no such log file"),
-        ("engine-dir:{tmp}", "log:{tmp}/y", "no stream_store/ or state_store.db/ in it"),
+        ("engine-dir:{tmp}", "log:{tmp}/y", "stream_store nor {tmp}/state_store.db exists"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path: Path, source: str, target: str, message: str) -> None:
@@ -188,7 +204,7 @@ def test_cli_errors_are_one_line(tmp_path: Path, source: str, target: str, messa
     assert done.returncode == 1
     assert done.stdout == ""
     assert done.stderr.startswith("iii-core copy: ") and done.stderr.count("\n") == 1
-    assert message in done.stderr
+    assert message.format(**fill) in done.stderr
 
 
 def test_unreadable_source_files_are_named_and_nothing_is_copied(specs: Any) -> None:

@@ -343,7 +343,7 @@ def test_fsync_mode_and_the_deepest_value_the_engine_loads_again(tmp_path: Path)
         assert failed.value.code == "deserialization_error"
     with EngineDirStore(tmp_path / "data") as store:
         assert store.call("state::list", {"scope": "s"}) == [deepest]
-    with pytest.raises(ValueError, match="must differ"):
+    with pytest.raises(StoreCallError, match="must differ"):
         EngineDirStore(streams=tmp_path / "one", state=tmp_path / "one")
 
 

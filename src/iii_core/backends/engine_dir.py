@@ -84,6 +84,7 @@ __all__ = [
     "STREAM_SUBDIR",
     "EngineDirStorage",
     "EngineDirStore",
+    "engine_directories",
     "engine_processes",
 ]
 
@@ -144,6 +145,21 @@ def _lock_dir(path: Path) -> int:
     return fd
 
 
+def engine_directories(spec: str) -> tuple[Path, Path]:
+    """The stream and state directories a command line names: ``DIR`` (an app's data
+    directory, holding the engine's shipped ``stream_store`` and ``state_store.db``) or
+    ``STREAMS_DIR:STATE_DIR`` (each worker's ``file_path``, separated by ``os.pathsep`` as in
+    ``PATH``)."""
+    streams, separator, state = spec.partition(os.pathsep)
+    if not separator:
+        return Path(spec) / STREAM_SUBDIR, Path(spec) / STATE_SUBDIR
+    if not streams or not state or os.pathsep in state:
+        raise StoreCallError(
+            STORE_OPEN_FAILED, f"{spec!r}: expected DIR or STREAMS_DIR{os.pathsep}STATE_DIR"
+        )
+    return Path(streams), Path(state)
+
+
 def engine_processes(directories: tuple[Path, ...]) -> list[tuple[int, str]]:
     """``(pid, working directory)`` of every running ``iii`` engine process (the engine's
     binary name) whose working directory holds one of ``directories``: the engine's shipped
@@ -196,9 +212,10 @@ class EngineDirStorage:
             _Dir(Path(state), _STATE_PREFIX, strip=True),
         )
         if self._dirs[0].path.resolve() == self._dirs[1].path.resolve():
-            raise ValueError(
+            raise StoreCallError(
+                STORE_OPEN_FAILED,
                 "the stream and state directories must differ (the engine's two workers each "
-                "keep their own; in one directory a scope named 'stream:...' is ambiguous)"
+                "keep their own; in one directory a scope named 'stream:...' is ambiguous)",
             )
         self._fsync = fsync
         self._publish_events = publish
@@ -281,6 +298,11 @@ class EngineDirStorage:
             if hash_key.startswith(where.prefix):
                 return where
         raise StoreCallError(STORE_BAD_DATA, f"{hash_key!r} is neither a stream nor a state key")
+
+    @property
+    def directories(self) -> tuple[Path, Path]:
+        """The stream and the state directory."""
+        return self._dirs[0].path, self._dirs[1].path
 
     def _check_open(self) -> None:
         if not self._lock_fds:
@@ -459,6 +481,17 @@ class EngineDirStore(Store):
             raise TypeError("EngineDirStore needs a data directory, or both streams= and state=")
         self.storage = EngineDirStorage(streams, state, fsync=fsync, publish=self._deliver)
         super().__init__(self.storage, clock=clock, max_value_bytes=max_value_bytes)
+
+    @classmethod
+    def from_spec(cls, spec: str, **options: Any) -> EngineDirStore:
+        """The store a command line names (see :func:`engine_directories`)."""
+        streams, state = engine_directories(spec)
+        return cls(streams=streams, state=state, **options)
+
+    @property
+    def directories(self) -> tuple[Path, Path]:
+        """The stream and the state directory."""
+        return self.storage.directories
 
     @property
     def unreadable(self) -> dict[str, str]:
