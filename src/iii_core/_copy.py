@@ -107,7 +107,7 @@ class _Reader(Protocol):
     """The part of a storage driver (:class:`iii_core.store.Storage`) a copy uses."""
 
     def list_keys(self, op: ListKeys) -> list[str]: ...
-    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]: ...
+    def read_hash(self, op: ReadHash) -> list[Any]: ...
     def read_field(self, op: ReadField) -> Any: ...
     def compare_and_set(self, op: CompareAndSet) -> Changed | None: ...
 
@@ -147,7 +147,7 @@ class _DriverEndpoint:
 
     def hashes(self) -> Iterator[tuple[str, Items]]:
         for hash_key in self._keys():
-            pairs = self._storage.read_hash(ReadHash(hash_key))
+            pairs = self._storage.read_hash(ReadHash(hash_key, fields=True))
             if pairs:
                 yield hash_key, [(f, decode_stored(s, hash_key, f)) for f, s in pairs]
 

@@ -4,27 +4,50 @@ as on every other store (the ``store`` fixture of this folder); the scenarios wi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import inspect
+from collections.abc import Callable, Mapping
+from types import ModuleType
 from typing import Any
 
 import msgspec
 import pytest
 
 from iii_core.backends import ChangeEvent, Store
-from tests.backends import test_store_behaviour
+from tests.backends import test_faults, test_store_behaviour
 from tests.store.harness import core_scenarios, load_stream_state_vectors, run_scenario
 
-# Every test of the backend suite, collected here again with this folder's `store` fixture.
-globals().update(
-    {name: test for name, test in vars(test_store_behaviour).items() if name.startswith("test_")}
-)
+
+def _store_tests(module: ModuleType) -> dict[str, Callable[..., None]]:
+    """The tests of ``module`` that take a ``store`` and nothing else but their parameters."""
+    chosen = {}
+    for name, test in vars(module).items():
+        if not name.startswith("test_") or not callable(test):
+            continue
+        parametrized = {
+            arg.strip()
+            for mark in getattr(test, "pytestmark", [])
+            if mark.name == "parametrize"
+            for arg in (mark.args[0].split(",") if isinstance(mark.args[0], str) else mark.args[0])
+        }
+        arguments = set(inspect.signature(test).parameters)
+        if "store" in arguments and arguments <= parametrized | {"store"}:
+            chosen[name] = test
+    return chosen
+
+
+# Every store test of the backend suite and of the fault tests, collected here again with this
+# folder's `store` fixture.
+SUITE = {**_store_tests(test_store_behaviour), **_store_tests(test_faults)}
+globals().update(SUITE)
 
 SCENARIOS = core_scenarios(load_stream_state_vectors())
 
 
 def test_the_suite_and_the_scenarios_are_all_here() -> None:
     assert len(SCENARIOS) == 88
-    assert sum(name.startswith("test_") for name in vars(test_store_behaviour)) >= 10
+    behaviour = [name for name in vars(test_store_behaviour) if name.startswith("test_")]
+    assert set(behaviour) <= set(SUITE)
+    assert len(SUITE) >= len(behaviour) + 3
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["id"] for s in SCENARIOS])

@@ -324,9 +324,10 @@ class EngineDirStorage:
         with self._lock:
             return self._readable(op.hash_key).get(op.field, MISSING)
 
-    def read_hash(self, op: ReadHash) -> list[tuple[str, Any]]:
+    def read_hash(self, op: ReadHash) -> list[Any]:
         with self._lock:
-            return list(self._readable(op.hash_key).items())
+            items = self._readable(op.hash_key)
+            return list(items.items() if op.fields else items.values())
 
     def list_keys(self, op: ListKeys) -> list[str]:
         with self._lock:
