@@ -458,6 +458,7 @@ def add_copy_command(commands: Any) -> None:
     copy.add_argument(
         "--progress", action="store_true", help="draw a progress bar even when not on a terminal"
     )
+    copy.set_defaults(run=run_copy)
 
 
 def run_copy(args: argparse.Namespace) -> int:
