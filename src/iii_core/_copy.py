@@ -22,7 +22,6 @@ with ``--progress``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import time
@@ -33,10 +32,7 @@ from typing import IO, Any, Final, Protocol
 import msgspec
 
 from iii_core.store import (
-    Changed,
-    CompareAndSet,
     ListKeys,
-    ReadField,
     ReadHash,
     StoreCallError,
     decode_stored,
@@ -56,6 +52,7 @@ __all__ = [
 REDIS_BATCH: Final = 1000
 PROGRESS_INTERVAL: Final = 0.1
 _PREFIXES: Final = ("stream:", "state:")
+_CLUSTER: Final = "redis-cluster://"
 _HELP: Final = """\
 Copy every stream item and state key from the store SRC into the store DST.
 
@@ -103,15 +100,6 @@ class Endpoint(Protocol):
     def close(self) -> None: ...
 
 
-class _Reader(Protocol):
-    """The part of a storage driver (:class:`iii_core.store.Storage`) a copy uses."""
-
-    def list_keys(self, op: ListKeys) -> list[str]: ...
-    def read_hash(self, op: ReadHash) -> list[Any]: ...
-    def read_field(self, op: ReadField) -> Any: ...
-    def compare_and_set(self, op: CompareAndSet) -> Changed | None: ...
-
-
 def _tally(sizes: Iterable[tuple[str, int]]) -> tuple[int, int, int]:
     groups = scopes = items = 0
     for hash_key, size in sizes:
@@ -124,23 +112,21 @@ def _tally(sizes: Iterable[tuple[str, int]]) -> tuple[int, int, int]:
     return groups, scopes, items
 
 
-class _DriverEndpoint:
-    """A store reached through its storage driver (the storage protocol of
-    :mod:`iii_core.store`): ``ListKeys`` and ``ReadHash`` to read, a bulk writer when the store
-    has one, else one ``CompareAndSet`` per item."""
+class _EngineDirEndpoint:
+    """An app's data directory, through the engine directory store's storage driver:
+    ``ListKeys`` and ``ReadHash`` to read (in the engine's order), one file write per hash."""
 
-    def __init__(
-        self,
-        storage: _Reader,
-        close: Callable[[], None],
-        *,
-        ordered: bool,
-        bulk: Callable[[str, dict[str, Any]], None] | None = None,
-    ) -> None:
-        self._storage = storage
-        self.close = close
-        self.ordered = ordered
-        self._bulk = bulk
+    ordered = True
+
+    def __init__(self, spec: str) -> None:
+        from iii_core.backends.engine_dir import EngineDirStore
+
+        self._store = EngineDirStore.from_spec(spec)
+        if self._store.unreadable:
+            self._store.close()
+            listed = "; ".join(f"{name}: {why}" for name, why in self._store.unreadable.items())
+            raise CopyError(f"engine-dir:{spec} has unreadable index files: {listed}")
+        self._storage = self._store.storage
 
     def _keys(self) -> list[str]:
         return [key for prefix in _PREFIXES for key in self._storage.list_keys(ListKeys(prefix))]
@@ -155,18 +141,10 @@ class _DriverEndpoint:
         return _tally((key, len(self._storage.read_hash(ReadHash(key)))) for key in self._keys())
 
     def write(self, hash_key: str, items: Items) -> None:
-        if self._bulk is not None:
-            self._bulk(hash_key, dict(items))
-            return
-        for field, value in items:
-            stored = self._storage.read_field(ReadField(hash_key, field))
-            while True:
-                changed = self._storage.compare_and_set(
-                    CompareAndSet(hash_key, field, stored, True, value, ())
-                )
-                if changed is None:
-                    break
-                stored = changed.current
+        self._storage.put_items(hash_key, dict(items))
+
+    def close(self) -> None:
+        self._store.close()
 
 
 class _LogEndpoint:
@@ -211,13 +189,24 @@ class _RedisEndpoint:
 
     def __init__(self, url: str) -> None:
         import redis
+        from redis.cluster import RedisCluster
 
-        self._redis_error = redis.RedisError
-        self._client = redis.Redis.from_url(url)
+        self._redis_error: tuple[type[Exception], ...] = (
+            redis.RedisError,
+            redis.exceptions.RedisClusterException,
+        )
         self._url = url
+        cluster = url.startswith(_CLUSTER)
         try:
+            # A cluster client finds every node from one and sends each key to its slot's node;
+            # its SCAN walks every primary.
+            self._client: Any = (
+                RedisCluster.from_url("redis://" + url[len(_CLUSTER) :])
+                if cluster
+                else redis.Redis.from_url(url)
+            )
             self._client.ping()
-        except redis.RedisError as exc:
+        except self._redis_error as exc:
             raise CopyError(f"{url}: Redis is unavailable: {exc}") from None
 
     def _keys(self) -> list[bytes]:
@@ -270,40 +259,14 @@ class _RedisEndpoint:
         self._client.close()
 
 
-def _engine_dir(path: str) -> Endpoint:
-    from iii_core.backends.engine_dir import EngineDirStore
-
-    store = EngineDirStore.from_spec(path)
-    if store.unreadable:
-        store.close()
-        listed = "; ".join(f"{name}: {why}" for name, why in store.unreadable.items())
-        raise CopyError(f"engine-dir:{path} has unreadable index files: {listed}")
-    storage = store.storage
-    return _DriverEndpoint(storage, store.close, ordered=True, bulk=storage.put_items)
-
-
-def _redis_cluster(url: str) -> Endpoint:
-    # The Redis Cluster store is built separately; until it is here, say so plainly. Once it
-    # is, it is reached like every store, through its storage driver.
-    try:
-        module: Any = importlib.import_module("iii_core.backends.redis_cluster")
-        store = module.RedisClusterStore.from_url(url)
-        storage = store.storage
-    except (ImportError, AttributeError):
-        raise CopyError(
-            f"{url}: the Redis Cluster store is not available yet in this version of iii-core"
-        ) from None
-    return _DriverEndpoint(storage, store.close, ordered=False)
-
-
 # spec prefix → (opener, whether the rest of the spec is a path)
 _KINDS: Final[dict[str, tuple[Callable[[str], Endpoint], bool]]] = {
-    "engine-dir:": (_engine_dir, True),
+    "engine-dir:": (_EngineDirEndpoint, True),
     "log:": (_LogEndpoint, True),
     "redis://": (_RedisEndpoint, False),
     "rediss://": (_RedisEndpoint, False),
     "unix://": (_RedisEndpoint, False),
-    "redis-cluster://": (_redis_cluster, False),
+    _CLUSTER: (_RedisEndpoint, False),
 }
 
 

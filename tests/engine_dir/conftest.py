@@ -1,4 +1,5 @@
-"""Fixtures: the engine directory store on a fresh data directory."""
+"""Fixtures: the engine directory store on a fresh data directory; a real 3-primary Redis
+Cluster for the copy tests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from iii_core.backends import Store
 from iii_core.backends.engine_dir import EngineDirStore
+from tests.engine_dir.redis_cluster import LocalCluster
 
 
 @pytest.fixture
@@ -16,3 +18,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = EngineDirStore(tmp_path / "data")
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def redis_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LocalCluster]]:
+    """Two clusters, so that a copy can go from one cluster to another."""
+    clusters = [LocalCluster(tmp_path_factory.mktemp("cluster")) for _ in range(2)]
+    try:
+        for cluster in clusters:
+            cluster.start()
+        yield clusters
+    finally:
+        for cluster in clusters:
+            cluster.stop()

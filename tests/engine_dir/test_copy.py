@@ -6,16 +6,18 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
+import redis
 
-from iii_core._copy import CopyError, _DriverEndpoint, copy_stores, open_endpoint
+from iii_core._copy import CopyError, copy_stores, open_endpoint
 from iii_core.backends import MemoryStore
 from iii_core.backends.engine_dir import EngineDirStore
+from tests.engine_dir.redis_cluster import LocalCluster
 from tests.redis_server import RedisServer
 
 GROUPS, SCOPES, PER_HASH = 40, 10, 2000  # 100,000 items
@@ -60,27 +62,42 @@ def canonical(data: list[tuple[str, list[tuple[str, Any]]]]) -> bytes:
 
 
 @pytest.fixture
-def specs(tmp_path: Path, redis_server: RedisServer) -> Iterator[Any]:
-    redis_server.flush()
+def specs(
+    tmp_path: Path, redis_server: RedisServer, redis_clusters: list[LocalCluster]
+) -> Iterator[Callable[..., str]]:
+    """``specs(kind, source=False)``: a fresh, empty store of ``kind``. Redis sources live in
+    database 1 and targets in database 2; cluster sources in one cluster and targets in the
+    other (each emptied when handed out)."""
     counter = itertools.count()
     base = redis_server.url.rsplit("/", 1)[0]
 
-    def make(kind: str) -> str:
+    def make(kind: str, *, source: bool = False) -> str:
         n = next(counter)
         if kind == "engine-dir":
             return f"engine-dir:{tmp_path / f'dir{n}'}"
         if kind == "log":
             return f"log:{tmp_path / f'store{n}.log'}"
-        return f"{base}/{n + 1}"
+        if kind == "redis":
+            url = f"{base}/{1 if source else 2}"
+            with redis.Redis.from_url(url) as client:
+                client.flushdb()
+            return url
+        cluster = redis_clusters[0 if source else 1]
+        cluster.flush()
+        return cluster.url
 
     yield make
     redis_server.flush()
+    for cluster in redis_clusters:
+        cluster.flush()
 
 
-KINDS = ("engine-dir", "log", "redis")
+KINDS = ("engine-dir", "log", "redis", "redis-cluster")
 
 
-def test_100k_items_between_every_pair_of_store_kinds(specs: Any, tmp_path: Path) -> None:
+def test_100k_items_between_every_pair_of_store_kinds(
+    specs: Callable[..., str], tmp_path: Path
+) -> None:
     master = tmp_path / "master"
     with EngineDirStore(master) as store:
         for hash_key, items in dataset():
@@ -89,24 +106,26 @@ def test_100k_items_between_every_pair_of_store_kinds(specs: Any, tmp_path: Path
     assert sum(len(items) for _, items in expected) == 100_000
     order = [(k, [f for f, _ in items]) for k, items in expected]
 
-    def check(source: str, source_kind: str, target_kind: str) -> str:
-        target: str = specs(target_kind)
+    def check(source: str, source_kind: str, target_kind: str, *, as_source: bool = False) -> str:
+        target = specs(target_kind, source=as_source)
         summary = copy_stores(source, target)
         assert (summary.items, summary.stream_groups, summary.state_scopes) == (100_000, 40, 10)
         copied = snapshot(target)
         # Canonical JSON (sorted keys) tells 1 from 1.0 and True, like same_json, at C speed.
         assert canonical(copied) == canonical(expected), (source_kind, target_kind)
-        if "redis" not in (source_kind, target_kind):
+        if not source_kind.startswith("redis") and not target_kind.startswith("redis"):
             assert [(k, [f for f, _ in items]) for k, items in copied] == order
         return target
 
     # From the engine dir into one store of each kind, then from each of those into each kind.
-    sources = {kind: check(f"engine-dir:{master}", "engine-dir", kind) for kind in KINDS}
-    for source_kind, target_kind in itertools.product(("log", "redis"), KINDS):
+    sources = {
+        kind: check(f"engine-dir:{master}", "engine-dir", kind, as_source=True) for kind in KINDS
+    }
+    for source_kind, target_kind in itertools.product(KINDS[1:], KINDS):
         check(sources[source_kind], source_kind, target_kind)
 
 
-def test_copy_merges_into_the_target_and_keeps_its_order(specs: Any) -> None:
+def test_copy_merges_into_the_target_and_keeps_its_order(specs: Callable[..., str]) -> None:
     source, target = specs("engine-dir"), specs("log")
     with EngineDirStore(source.split(":", 1)[1]) as store:
         store.call("stream::set", {"stream_name": "s", "group_id": "g", "item_id": "b", "data": 2})
@@ -135,17 +154,6 @@ def test_engine_dir_named_by_its_two_directories(specs: Any, tmp_path: Path) -> 
             source,
             f"engine-dir:{source.split(':', 1)[1]}/stream_store:{source.split(':', 1)[1]}/state_store.db",
         )
-
-
-def test_a_store_without_a_bulk_writer_is_written_item_by_item(tmp_path: Path) -> None:
-    # The generic path every store driver gets (the Redis Cluster store's, once it lands):
-    # one compare-and-set per item, over the storage protocol.
-    with EngineDirStore(tmp_path / "d") as store:
-        endpoint = _DriverEndpoint(store.storage, lambda: None, ordered=True)
-        endpoint.write("stream:s:g", [("b", 1), ("a", {"x": [1.5]})])
-        endpoint.write("stream:s:g", [("b", 2)])
-        assert list(endpoint.hashes()) == [("stream:s:g", [("b", 2), ("a", {"x": [1.5]})])]
-        assert endpoint.count() == (1, 0, 2)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -188,9 +196,9 @@ def test_cli_dry_run_progress_and_summary(specs: Any, tmp_path: Path) -> None:
         ("nowhere:x", "log:y", "names no store"),
         ("engine-dir:", "log:y", "names no store"),
         (
-            "redis-cluster://127.0.0.1:7000",
+            "redis-cluster://127.0.0.1:1",
             "log:{tmp}/y",
-            "Redis Cluster store is not available yet",
+            "Redis is unavailable",
         ),
         ("log:{tmp}/a.log", "log:{tmp}/../{name}/a.log", "same store"),
         ("redis://127.0.0.1:1/0", "log:{tmp}/y", "Redis is unavailable"),
