@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -400,6 +401,12 @@ def test_a_running_engine_in_the_app_directory_is_warned_about(
     shutil.copy(shutil.which("sleep") or "/bin/sleep", binary)
     engine = subprocess.Popen([str(binary), "60"], cwd=app)
     try:
+        # Popen may return before the child has exec'd (its name is still python's): wait.
+        comm = Path(f"/proc/{engine.pid}/comm")
+        deadline = time.monotonic() + 20
+        while comm.read_text().strip() != "iii":
+            assert time.monotonic() < deadline, "the fake engine never started"
+            time.sleep(0.01)
         assert engine_processes((app / "data" / "stream_store",)) == [(engine.pid, str(app))]
         assert engine_processes((tmp_path / "elsewhere",)) == []
         with caplog.at_level(logging.WARNING), EngineDirStore(app / "data"):
