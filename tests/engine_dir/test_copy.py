@@ -95,6 +95,7 @@ def specs(
 KINDS = ("engine-dir", "log", "redis", "redis-cluster")
 
 
+@pytest.mark.slow
 def test_100k_items_between_every_pair_of_store_kinds(
     specs: Callable[..., str], tmp_path: Path
 ) -> None:
