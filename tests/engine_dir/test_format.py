@@ -383,3 +383,15 @@ def test_engine_value_is_the_value_read_back(value: Any) -> None:
     assert same_json(held, decode_index_file(archive_text(b"{" + part + b"}"))["k"])
     assert same_json(held, value)  # integers in i64/u64 range: nothing changes
     assert same_json(engine_value(item_part("k", [2**64]), [2**64]), [2.0**64])
+
+
+@given(st.text())
+def test_the_engine_loads_the_file_it_names_for_every_index_but_the_empty_one(index: str) -> None:
+    loaded = index_from_file_name(index_file_name(index))
+    assert loaded == (index if index else None)
+
+
+@given(st.text(alphabet="%0aF.bin-é\udce9", max_size=12))
+def test_decoding_a_file_name_never_raises(name: str) -> None:
+    index = index_from_file_name(name)
+    assert index is None or index_file_name(index).endswith(".bin")
