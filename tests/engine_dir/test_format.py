@@ -102,9 +102,14 @@ def test_engine_bytes_read_and_write_back_identical(data: bytes, items: dict[str
 
 
 def test_insertion_order_is_kept_and_nested_keys_are_sorted() -> None:
-    items = {"z": {"b": 1, "a": 2}, "a": 1, "m": {"é": 1, "e": 2, "Z": 3}}
+    # BTreeMap<String, _> orders keys by their UTF-8 bytes: code point order, so U+FFFF comes
+    # before U+1F600 (UTF-16 order would put it after).
+    items = {"z": {"b": 1, "a": 2}, "a": 1, "m": {"😀": 0, "\uffff": 4, "é": 1, "e": 2, "Z": 3}}
     text = unarchive_text(encode_index_file(items))
-    assert text == b'{"z":{"a":2,"b":1},"a":1,"m":{"Z":3,"e":2,"\xc3\xa9":1}}'
+    assert text == (
+        b'{"z":{"a":2,"b":1},"a":1,'
+        b'"m":{"Z":3,"e":2,"\xc3\xa9":1,"\xef\xbf\xbf":4,"\xf0\x9f\x98\x80":0}}'
+    )
     assert list(decode_index_file(encode_index_file(items))) == ["z", "a", "m"]
 
 
