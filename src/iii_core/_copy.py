@@ -10,9 +10,11 @@ timestamps, no ``max_value_bytes``), since this is a copy of data, not a series 
 The target is merged into, not cleared: an item with the same stream/group/id (or scope/key)
 is overwritten in place, others stay. Items keep their insertion order where the target keeps
 order (engine dir, log; a Redis hash keeps it only while it is small). Source and target must
-differ. The source is read one hash at a time, so memory holds one hash (the largest group or
-scope) besides what the stores themselves hold; nothing is written in a dry run (``--dry-run``
-counts what would be copied and does not open the target).
+differ. A copy is idempotent: one that fails midway (the error names the store) leaves what it
+had written, and running it again completes it. The source is read a hash at a time (a
+pipeline of :data:`REDIS_BATCH` hashes from Redis), so besides what the stores themselves hold,
+memory holds at most that much; nothing is written in a dry run (``--dry-run`` counts what would
+be copied and does not open the target).
 
 Budgets: Redis reads and writes go in pipelines of :data:`REDIS_BATCH` keys / fields. The
 progress bar (stderr, redrawn at most every :data:`PROGRESS_INTERVAL` s) shows on a terminal or
