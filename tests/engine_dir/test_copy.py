@@ -136,6 +136,8 @@ def test_copy_merges_into_the_target_and_keeps_its_order(specs: Callable[..., st
     endpoint.close()
     copy_stores(source, target)
     assert snapshot(target) == [("stream:s:g", [("a", 1), ("z", "kept"), ("b", 2)])]
+    copy_stores(source, target)  # idempotent: a second run changes nothing
+    assert snapshot(target) == [("stream:s:g", [("a", 1), ("z", "kept"), ("b", 2)])]
     # The log is the embedded store's: MemoryStore opens it with the same items, in order.
     with MemoryStore(target.split(":", 1)[1]) as memory:
         assert memory.call("stream::list", {"stream_name": "s", "group_id": "g"}) == [1, "kept", 2]
