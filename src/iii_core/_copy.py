@@ -33,6 +33,9 @@ from typing import IO, Any, Final, Protocol
 
 import msgspec
 
+from iii_core._cli_exit import EXIT_OK, CommandError
+from iii_core._extras import require_extra
+from iii_core.errors import ErrorCode, IIICoreError
 from iii_core.store import (
     ListKeys,
     ReadHash,
@@ -75,8 +78,10 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
 
-class CopyError(Exception):
+class CopyError(IIICoreError):
     """A copy that cannot start or could not finish (the message says which store and why)."""
+
+    code = ErrorCode.COPY_FAILED
 
 
 Items = list[tuple[str, Any]]
@@ -190,6 +195,7 @@ class _RedisEndpoint:
     ordered = False
 
     def __init__(self, url: str) -> None:
+        require_extra("redis", "iii-core copy from or to Redis")
         import redis
         from redis.cluster import RedisCluster
 
@@ -409,12 +415,14 @@ def copy_stores(
     return CopySummary(done, groups, scopes, time.monotonic() - started, dry_run=False)
 
 
-def add_copy_command(commands: Any) -> None:
-    """Register ``copy`` on the ``iii-core`` subcommand parser."""
+def add_copy_command(commands: Any, *, epilog: str | None = None) -> None:
+    """Register ``copy`` on the ``iii-core`` subcommand parser (``epilog``: the exit statuses
+    every command lists)."""
     copy = commands.add_parser(
         "copy",
         help="copy every stream item and state key from one store into another",
         description=_HELP,
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     copy.add_argument("source", metavar="SRC", help="the store to read")
@@ -427,7 +435,8 @@ def add_copy_command(commands: Any) -> None:
 
 
 def run_copy(args: argparse.Namespace) -> int:
-    """The ``copy`` command: summary on stdout, a one-line error on stderr (status 1)."""
+    """The ``copy`` command: summary on stdout; a copy that fails is a :class:`CommandError`
+    (one line on stderr, exit status 1)."""
     draw = args.progress or sys.stderr.isatty()
     try:
         summary = copy_stores(
@@ -437,7 +446,6 @@ def run_copy(args: argparse.Namespace) -> int:
             progress=sys.stderr if draw and not args.dry_run else None,
         )
     except CopyError as exc:
-        print(f"iii-core copy: {exc}", file=sys.stderr)
-        return 1
+        raise CommandError(f"iii-core copy: {exc.message}") from None
     print(summary.line(args.source, args.target), flush=True)
-    return 0
+    return EXIT_OK

@@ -31,6 +31,8 @@ from typing import Any, Final
 
 import msgspec
 
+from iii_core.errors import ErrorCode, IIICoreError
+
 __all__ = [
     "INDEX_SUFFIX",
     "MAX_JSON_DEPTH",
@@ -91,8 +93,10 @@ _I64_MIN: Final = -(1 << 63)
 _U64_MAX: Final = (1 << 64) - 1
 
 
-class EngineFormatError(ValueError):
+class EngineFormatError(IIICoreError, ValueError):
     """Bytes that are not an index file the engine can load, or a value it cannot store."""
+
+    code = ErrorCode.ENGINE_DIR_FORMAT
 
 
 # -- file names --------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ from iii_core.store import (
 from iii_core.update import MISSING
 
 __all__ = [
+    "ENGINE_DIR_HELP",
     "LOCK_FILE_NAME",
     "STATE_SUBDIR",
     "STREAM_SUBDIR",
@@ -94,6 +95,13 @@ log = logging.getLogger("iii_core.backends.engine_dir")
 STREAM_SUBDIR: Final = "stream_store"
 STATE_SUBDIR: Final = "state_store.db"
 LOCK_FILE_NAME: Final = ".iii-core.lock"
+ENGINE_DIR_HELP: Final = (
+    "open an iii app's own data: DIR holds the engine's file-based kv directories "
+    f"{STREAM_SUBDIR}/ and {STATE_SUBDIR}/ (or give STREAMS_DIR{os.pathsep}STATE_DIR); do not run "
+    "the engine on it at the same time"
+)
+"""The ``--engine-dir`` option's help, for every command that opens a store (``call``,
+``serve``)."""
 _STREAM_PREFIX: Final = "stream:"
 _STATE_PREFIX: Final = "state:"
 
@@ -126,6 +134,12 @@ class _Dir:
     def file_for(self, hash_key: str) -> Path:
         index = hash_key[len(self.prefix) :] if self.strip else hash_key
         return self.path / index_file_name(index)
+
+
+def _why(exc: OSError | EngineFormatError) -> str:
+    """The reason to tell the user: an OS error as Python words it, a format error's message
+    (its ``str()`` carries the code, which the message it goes into names already)."""
+    return exc.message if isinstance(exc, EngineFormatError) else str(exc)
 
 
 def _lock_dir(path: Path) -> int:
@@ -284,7 +298,7 @@ class EngineDirStorage:
                 data = file.read()
             items = decode_index_file(data)
         except (OSError, EngineFormatError) as exc:
-            self.unreadable[str(path)] = str(exc)
+            self.unreadable[str(path)] = _why(exc)
             self._items.setdefault(hash_key, {})
             log.error("engine directory: cannot read %s: %s", path, exc)
             return
@@ -355,7 +369,9 @@ class EngineDirStorage:
         try:
             return item_part(field, value)
         except EngineFormatError as exc:
-            raise StoreCallError(STORE_WRITE_FAILED, f"cannot store {field!r}: {exc}") from None
+            raise StoreCallError(
+                STORE_WRITE_FAILED, f"cannot store {field!r}: {exc.message}"
+            ) from None
 
     def _members(self, hash_key: str) -> dict[str, bytes]:
         parts = self._parts.get(hash_key)
@@ -444,7 +460,7 @@ class EngineDirStorage:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
             raise StoreCallError(
-                STORE_WRITE_FAILED, f"could not write {path}: {exc}; nothing was written"
+                STORE_WRITE_FAILED, f"could not write {path}: {_why(exc)}; nothing was written"
             ) from None
 
     def close(self) -> None:
