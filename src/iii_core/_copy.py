@@ -35,6 +35,7 @@ import msgspec
 
 from iii_core._cli_exit import EXIT_OK, CommandError
 from iii_core._extras import require_extra
+from iii_core._json import loads
 from iii_core.errors import ErrorCode, IIICoreError
 from iii_core.store import (
     ListKeys,
@@ -75,7 +76,6 @@ on stdout; exit status 0 on success, 1 with a one-line error on stderr otherwise
 """
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder()
 
 
 class CopyError(IIICoreError):
@@ -238,8 +238,9 @@ class _RedisEndpoint:
                 items = []
                 for field, value in raw.items():
                     try:
-                        items.append((field.decode(), _decoder.decode(value)))
-                    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+                        # Read as the Redis store reads a stored value (serde_json's numbers).
+                        items.append((field.decode(), loads(value, max_depth=None)))
+                    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
                         raise CopyError(
                             f"{self._url}: field {field!r} of {hash_key!r} is not JSON: {exc}"
                         ) from None

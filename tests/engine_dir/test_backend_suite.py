@@ -13,6 +13,9 @@ import msgspec
 import pytest
 
 from iii_core.backends import ChangeEvent, Store
+from iii_core.backends.engine_dir import EngineDirStore
+from iii_core.errors import ErrorCode
+from iii_core.store import StoreCallError
 from tests.backends import test_faults, test_store_behaviour
 from tests.store.harness import core_scenarios, load_stream_state_vectors, run_scenario
 
@@ -36,9 +39,33 @@ def _store_tests(module: ModuleType) -> dict[str, Callable[..., None]]:
 
 
 # Every store test of the backend suite and of the fault tests, collected here again with this
-# folder's `store` fixture.
+# folder's `store` fixture; but for the one that stores a value deeper than the engine's file
+# format can hold, which has its engine dir version below.
 SUITE = {**_store_tests(test_store_behaviour), **_store_tests(test_faults)}
+_TOO_DEEP_FOR_THE_FORMAT = "test_a_value_an_update_made_deeper_than_a_request_reads_back"
+del SUITE[_TOO_DEEP_FOR_THE_FORMAT]
 globals().update(SUITE)
+
+
+def test_an_update_deeper_than_the_engine_loads_is_refused_and_changes_nothing(
+    store: EngineDirStore,
+) -> None:
+    # The same update as the fault suite's: a value 153 deep, which the other stores keep. The
+    # engine reads an index file with serde_json's recursion limit, so it could never load this
+    # file again (docs/engine-dir.md, "Bounds"): refused before anything is written.
+    item = test_faults.ITEM
+    store.call("stream::set", {**item, "data": {"kept": 1}})
+    path = ["a"] * 31 + ["l"]
+    deep = {"type": "append", "path": path, "value": test_faults.nested_objects(120)}
+    with pytest.raises(StoreCallError) as refused:
+        store.call("stream::update", {**item, "ops": [deep]})
+    assert refused.value.code == ErrorCode.STORE_WRITE_FAILED
+    assert "126" in refused.value.message
+    assert store.call("stream::get", item) == {"kept": 1}
+    store.close()
+    with EngineDirStore(store.directories[0].parent) as reopened:
+        assert reopened.call("stream::get", item) == {"kept": 1}
+
 
 SCENARIOS = core_scenarios(load_stream_state_vectors())
 
@@ -48,6 +75,7 @@ def test_the_suite_and_the_scenarios_are_all_here() -> None:
     behaviour = [name for name in vars(test_store_behaviour) if name.startswith("test_")]
     assert set(behaviour) <= set(SUITE)
     assert len(SUITE) >= len(behaviour) + 3
+    assert hasattr(test_faults, _TOO_DEEP_FOR_THE_FORMAT)  # the exclusion names a real test
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["id"] for s in SCENARIOS])

@@ -17,6 +17,7 @@ import redis
 from iii_core._copy import CopyError, copy_stores, open_endpoint
 from iii_core.backends import MemoryStore
 from iii_core.backends.engine_dir import EngineDirStore
+from iii_core.backends.redis import RedisStore
 from tests.engine_dir.redis_cluster import LocalCluster
 from tests.redis_server import RedisServer
 
@@ -141,6 +142,23 @@ def test_copy_merges_into_the_target_and_keeps_its_order(specs: Callable[..., st
     # The log is the embedded store's: MemoryStore opens it with the same items, in order.
     with MemoryStore(target.split(":", 1)[1]) as memory:
         assert memory.call("stream::list", {"stream_name": "s", "group_id": "g"}) == [1, "kept", 2]
+
+
+def test_redis_values_are_read_as_the_redis_store_reads_them(specs: Callable[..., str]) -> None:
+    # serde_json's numbers: -0 is the float -0.0 and an integer beyond u64 is a float.
+    source, target = specs("redis", source=True), specs("log")
+    with redis.Redis.from_url(source) as client:
+        client.hset("state:nums", mapping={"neg_zero": b"-0", "huge": b"[18446744073709551616]"})
+    with RedisStore.from_url(source) as store:
+        expected = store.call("state::list", {"scope": "nums"})
+    copy_stores(source, target)
+    with MemoryStore(target.split(":", 1)[1]) as memory:
+        copied = memory.call("state::list", {"scope": "nums"})
+    assert msgspec.json.encode(sorted(copied, key=repr)) == msgspec.json.encode(
+        sorted(expected, key=repr)
+    )
+    assert sorted(copied, key=repr) == sorted([-0.0, [1.8446744073709552e19]], key=repr)
+    assert any(type(v) is float and str(v) == "-0.0" for v in copied)
 
 
 def test_engine_dir_named_by_its_two_directories(specs: Any, tmp_path: Path) -> None:
