@@ -36,8 +36,10 @@ from iii_core._cli_exit import (
     data_file_problem,
     report,
 )
+from iii_core._copy import add_copy_command
 from iii_core._extras import MissingExtra, require_extra
 from iii_core.backends import MemoryStore, Store
+from iii_core.backends.engine_dir import ENGINE_DIR_HELP
 from iii_core.errors import ErrorCode
 from iii_core.store import StoreCallError
 from iii_core.update import (
@@ -116,8 +118,10 @@ An unknown function id is such a line ("function_not_found"), not a failure of t
 Every function, its payload, result and errors: docs/reference.md in the source repository.
 
 The store is in memory (default), durable with --data FILE (an append-only log replayed on
-start; FILE is created if missing, its directory must exist), or shared on Redis with
---redis URL (redis://HOST:PORT/DB, rediss://... or unix://PATH; needs the 'redis' extra).
+start; FILE is created if missing, its directory must exist), shared on Redis with
+--redis URL (redis://HOST:PORT/DB, rediss://... or unix://PATH; needs the 'redis' extra), or
+an iii app's own data with --engine-dir DIR (the engine's file-based kv directories; stop the
+engine first: docs/engine-dir.md).
 
 Examples:
   $ echo '{"function_id": "state::set", "payload": {"scope": "s", "key": "k", "value": 1}}' \\
@@ -138,8 +142,9 @@ extra.
   POST /call/<function_id>   a JSON payload in, {"result": ...} or {"error": {"code", "message"}}
   GET /stats                 the server's counters (connections, messages, drops, ...)
 
-The store is in memory (default), durable with --data FILE, or shared on Redis with --redis URL,
-where the writes of every process reach every subscriber. A client whose unsent bytes are over
+The store is in memory (default), durable with --data FILE, an iii app's own data with
+--engine-dir DIR, or shared on Redis with --redis URL, where the writes of every process reach
+every subscriber. A client whose unsent bytes are over
 --max-buffer when a new message comes is disconnected (it can reconnect and join again for a
 fresh sync). A call needs Content-Type: application/json. With a token (--token, or the
 III_CORE_TOKEN environment variable), /call, /stats and the upgrade need
@@ -157,9 +162,11 @@ Example:
 _EXIT_STATUSES = """\
 Exit status:
   0    done: apply/call reached the end of their input (a line that cannot be used is
-       answered on stdout with an "error" object), serve stopped on SIGINT or SIGTERM
+       answered on stdout with an "error" object), serve stopped on SIGINT or SIGTERM,
+       copy copied everything
   1    the command could not do its work: a data file that cannot be opened or is corrupt,
-       an address in use, a missing extra; one line on stderr says why
+       an address in use, a missing extra, a copy that could not finish; one line on stderr
+       says why
   2    the command line is wrong (unknown option, malformed URL or port); one line on stderr
   130  interrupted by Ctrl-C while reading input
 """
@@ -226,6 +233,13 @@ def answer_lines(lines: Iterable[bytes], out: IO[bytes], answer: Callable[[bytes
 
 def _open_store(command: str, args: argparse.Namespace) -> Store:
     """The store ``call`` uses; :class:`CommandError` when it cannot be opened."""
+    if args.engine_dir is not None:
+        from iii_core.backends.engine_dir import EngineDirStore
+
+        try:
+            return EngineDirStore.from_spec(args.engine_dir)
+        except StoreCallError as exc:  # locked, unopenable, or not a directory spec
+            raise CommandError(f"iii-core {command}: {exc.message}") from None
     if args.redis is not None:
         require_extra("redis", f"iii-core {command} --redis")
         from iii_core.backends.redis import RedisStore
@@ -314,6 +328,7 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     where.add_argument(
         "--redis", metavar="URL", help="use the Redis store at URL, e.g. redis://127.0.0.1:6379/0"
     )
+    where.add_argument("--engine-dir", metavar="DIR", help=ENGINE_DIR_HELP)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -351,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
         _run_serve,
         own_options=True,
     )
+    add_copy_command(commands, epilog=_EXIT_STATUSES)
     return parser
 
 

@@ -27,7 +27,9 @@ The hierarchy (``(V)``: also a ``ValueError``)::
         ├── ConnectionAlreadyOpen (V)            iii_core.subscriptions
         ├── BadRequest                           iii_core.server — an unreadable HTTP request
         ├── CommandError                         iii_core.cli — a command's one-line failure
-        └── MissingExtra (ModuleNotFoundError)   an optional extra is not installed
+        ├── MissingExtra (ModuleNotFoundError)   an optional extra is not installed
+        ├── EngineFormatError (V)                iii_core.backends — not the engine's kv format
+        └── CopyError                            iii-core copy — a copy that cannot finish
 """
 
 from __future__ import annotations
@@ -71,6 +73,8 @@ class ErrorCode(enum.StrEnum):
     NON_STRING_KEY = "non_string_key"
     COMMAND_FAILED = "command_failed"
     MISSING_EXTRA = "missing_extra"
+    ENGINE_DIR_FORMAT = "engine_dir_format"
+    COPY_FAILED = "copy_failed"
 
 
 class IIICoreError(Exception):

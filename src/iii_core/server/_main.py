@@ -1,7 +1,8 @@
 """``iii-core serve``: its command line, and running a :class:`StreamServer` until SIGINT or
 SIGTERM.
 
-Rules: a binding. The store is the embedded ``MemoryStore`` (durable with a data file) or an
+Rules: a binding. The store is the embedded ``MemoryStore`` (durable with a data file), an
+``EngineDirStore`` (an iii app's own data directory, ``--engine-dir``) or an
 ``AsyncRedisStore``, where the events of every process on that Redis reach every subscriber.
 One line on standard output announces the address once the server listens (with the port it
 picked, for port 0); everything else goes to standard error through :mod:`logging`: the access
@@ -39,7 +40,8 @@ from iii_core._cli_exit import (
     report,
 )
 from iii_core._extras import MissingExtra, require_extra
-from iii_core.backends import MemoryStore
+from iii_core.backends import MemoryStore, Store
+from iii_core.backends.engine_dir import ENGINE_DIR_HELP
 from iii_core.errors import IIICoreError
 from iii_core.server._access import is_loopback
 from iii_core.server._limits import DEFAULT_ACCESS, DEFAULT_LIMITS, Access, Limits
@@ -110,6 +112,7 @@ def build_parser(description: str, epilog: str) -> argparse.ArgumentParser:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--data", metavar="FILE", help="make the embedded store durable")
     where.add_argument("--redis", metavar="URL", help="use the Redis store at URL")
+    where.add_argument("--engine-dir", metavar="DIR", help=ENGINE_DIR_HELP)
     parser.add_argument(
         "--max-value-bytes",
         type=_positive(int),
@@ -158,9 +161,16 @@ def build_parser(description: str, epilog: str) -> argparse.ArgumentParser:
 
 
 def _open_store(
-    data: str | None, redis_url: str | None, max_value_bytes: int
-) -> MemoryStore | AsyncRedisStore:
+    data: str | None, redis_url: str | None, max_value_bytes: int, engine_dir: str | None = None
+) -> Store | AsyncRedisStore:
     """The store to serve; :class:`CommandError` when it cannot be opened."""
+    if engine_dir is not None:
+        from iii_core.backends.engine_dir import EngineDirStore
+
+        try:
+            return EngineDirStore.from_spec(engine_dir, max_value_bytes=max_value_bytes)
+        except IIICoreError as exc:  # locked, unopenable, or not a directory spec
+            raise CommandError(f"{_PROG}: {exc.message}") from None
     if redis_url is not None:
         require_extra("redis", f"{_PROG} --redis")
         from iii_core.backends.redis_async import AsyncRedisStore
@@ -209,7 +219,7 @@ def _fit_descriptors(limits: Limits) -> Limits:
 async def _serve(
     host: str,
     port: int,
-    store: MemoryStore | AsyncRedisStore,
+    store: Store | AsyncRedisStore,
     limits: Limits,
     access: Access,
 ) -> None:
@@ -241,10 +251,7 @@ async def _serve(
             stats.http_requests,
         )
     finally:
-        if isinstance(store, MemoryStore):
-            store.close()
-        else:
-            await store.close()
+        await store.as_async().close()
 
 
 def serve(
@@ -253,6 +260,7 @@ def serve(
     port: int = DEFAULT_PORT,
     data: str | None = None,
     redis_url: str | None = None,
+    engine_dir: str | None = None,
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     limits: Limits = DEFAULT_LIMITS,
     access: Access = DEFAULT_ACCESS,
@@ -261,7 +269,7 @@ def serve(
     cannot be opened or the address bound, ``EXIT_USAGE`` for a malformed Redis URL), having
     said why in one line on standard error."""
     try:
-        store = _open_store(data, redis_url, max_value_bytes)
+        store = _open_store(data, redis_url, max_value_bytes, engine_dir)
         asyncio.run(_serve(host, port, store, _fit_descriptors(limits), access))
     except MissingExtra as exc:
         return report(exc.message, EXIT_FAILED)
@@ -297,6 +305,7 @@ def main(argv: Sequence[str], *, description: str, epilog: str) -> int:
         port=args.port,
         data=args.data,
         redis_url=args.redis,
+        engine_dir=args.engine_dir,
         max_value_bytes=args.max_value_bytes,
         limits=limits,
         access=access,
