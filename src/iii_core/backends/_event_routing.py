@@ -35,14 +35,15 @@ import binascii
 import functools
 import itertools
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final, NamedTuple
 
+import msgspec
 from msgspec import UNSET
 
 from iii_core._generated.state import StateChangeEvent, StateListInput, StateTriggerConfig
 from iii_core._generated.stream import StreamChangeEvent, StreamListInput, StreamTriggerConfig
-from iii_core.backends._engine_channel import ENGINE_CHANNEL
+from iii_core.backends._engine_channel import ENGINE_CHANNEL, encode_engine_message
 from iii_core.store import list_hash_key
 
 __all__ = [
@@ -57,12 +58,15 @@ __all__ = [
     "key_slot",
     "needed_channels",
     "publications",
+    "publish_commands",
     "route_channel",
 ]
 
 ROUTE_PREFIX: Final = "iii-core:events:"
 FIREHOSE: Final = "iii-core:events"
 SLOTS: Final = 16384
+
+_encoder = msgspec.json.Encoder()
 
 ChangeEvent = StreamChangeEvent | StateChangeEvent
 Config = StreamTriggerConfig | StateTriggerConfig | None
@@ -141,6 +145,25 @@ def publications(event: ChangeEvent, *, engine_channel: bool) -> tuple[Publicati
     if isinstance(event, StreamChangeEvent) and engine_channel:
         return (route, Publication(ENGINE_CHANNEL, False, True))
     return (route, Publication(FIREHOSE, False, False))
+
+
+def publish_commands(
+    events: Iterable[ChangeEvent], *, engine_channel: bool, cluster: bool
+) -> list[tuple[str, str, bytes]]:
+    """``(command, channel, message)`` for every publication of ``events``, in order: route
+    channels with ``SPUBLISH`` on a cluster (``PUBLISH`` on one Redis, which also serves Redis 6),
+    firehoses with ``PUBLISH``."""
+    commands = []
+    for event in events:
+        for publication in publications(event, engine_channel=engine_channel):
+            command = "SPUBLISH" if cluster and publication.sharded else "PUBLISH"
+            message = (
+                encode_engine_message(event)  # type: ignore[arg-type] # only stream events
+                if publication.engine_format
+                else _encoder.encode(event)
+            )
+            commands.append((command, publication.channel, message))
+    return commands
 
 
 def _named(value: object) -> bool:

@@ -1,0 +1,141 @@
+"""What a store's listener does with what it hears, without the hearing: the sans-I/O half of
+receiving change events from Redis.
+
+Rules: an :class:`EventInbox` keeps this process's subscriptions (trigger configs and handlers)
+in a :class:`~iii_core.backends._event_routing.RouteTable`, says which channels to start and
+stop listening on as subscriptions come and go, and turns one received message into the
+``(handler, event)`` pairs to run. A message is decoded only when some subscription is its
+audience (a route channel's own subscribers, a firehose's wide ones; an iii-core copy on the
+engine channel is skipped by its prefix), so a process decodes none of the events of a group it
+does not serve; the counts of messages received and decoded say so (``/stats``). A message on
+the engine channel is read as the engine's ``StreamWrapperMessage``; any other as iii-core's
+change event JSON; a message that is neither is counted as ignored, never raised.
+``sync_events`` markers (:data:`MARKER_PREFIX` + a token, not JSON so never mistaken for an
+event) are answered here too. No I/O, no clock, no locks: the pump that owns an inbox
+serialises calls (the sync store with a lock, the async one on its loop).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+
+from iii_core._generated.state import StateChangeEvent
+from iii_core._generated.stream import StreamChangeEvent
+from iii_core.backends._engine_channel import (
+    ENGINE_CHANNEL,
+    decode_engine_message,
+    is_own_copy,
+)
+from iii_core.backends._event_routing import ChannelChanges, RouteTable
+from iii_core.backends._subscribers import ChangeEvent, EventHandler, TriggerConfig, _matches
+
+__all__ = ["MARKER_PREFIX", "EventCounts", "EventInbox", "decode_event"]
+
+log = logging.getLogger("iii_core.backends.redis")
+
+MARKER_PREFIX: Final = b"iii-core:sync:"
+
+_decoder = msgspec.json.Decoder()
+_EVENT_TYPES: Final[dict[str, type[ChangeEvent]]] = {
+    "stream": StreamChangeEvent,
+    "state": StateChangeEvent,
+}
+
+
+def decode_event(data: bytes) -> ChangeEvent | None:
+    """An iii-core change event (the generated event type's JSON), or ``None``."""
+    try:
+        raw = _decoder.decode(data)
+        return msgspec.convert(raw, _EVENT_TYPES[raw["type"]])
+    except (msgspec.MsgspecError, KeyError, TypeError):
+        return None
+
+
+@dataclass
+class EventCounts:
+    """Messages this process received from Redis, decoded, and found to be no change event;
+    and handler calls made. ``received - decoded - ignored`` were skipped undecoded."""
+
+    received: int = 0
+    decoded: int = 0
+    ignored: int = 0
+    delivered: int = 0
+
+
+class EventInbox:
+    """Subscriptions, the channels they need, and what each received message is for."""
+
+    def __init__(self, *, engine_channel: bool) -> None:
+        self.routes = RouteTable(engine_channel=engine_channel)
+        self.counts = EventCounts()
+        self._handlers: dict[int, tuple[TriggerConfig | None, EventHandler]] = {}
+        self._tokens = itertools.count()
+        self._markers: dict[bytes, Callable[[], None]] = {}
+
+    @property
+    def channels(self) -> frozenset[str]:
+        return self.routes.channels
+
+    def add(
+        self, config: TriggerConfig | None, handler: EventHandler
+    ) -> tuple[int, ChannelChanges]:
+        """Register a subscription (``config`` ``None``: every event); returns its token and the
+        channels to start listening on."""
+        token = next(self._tokens)
+        self._handlers[token] = (config, handler)
+        return token, self.routes.add(token, config)
+
+    def remove(self, token: int) -> ChannelChanges:
+        """Drop a subscription; returns the channels to stop listening on."""
+        self._handlers.pop(token, None)
+        return self.routes.remove(token)
+
+    def expect_marker(self, marker: bytes, seen: Callable[[], None]) -> None:
+        self._markers[marker] = seen
+
+    def forget_marker(self, marker: bytes) -> None:
+        self._markers.pop(marker, None)
+
+    def receive(self, channel: str, data: bytes) -> list[tuple[EventHandler, ChangeEvent]]:
+        """The handler calls one message on ``channel`` asks for, in subscription order."""
+        if data.startswith(MARKER_PREFIX):
+            seen = self._markers.get(data)
+            if seen is not None:
+                seen()
+            return []
+        self.counts.received += 1
+        audience = self.routes.audience(
+            channel, own_copy=channel == ENGINE_CHANNEL and is_own_copy(data)
+        )
+        if not audience:
+            return []
+        self.counts.decoded += 1
+        event = decode_engine_message(data) if channel == ENGINE_CHANNEL else decode_event(data)
+        if event is None:
+            self.counts.ignored += 1
+            log.warning("ignored a message on %r that is not a change event", channel)
+            return []
+        calls = []
+        for token in sorted(audience):
+            entry = self._handlers.get(token)
+            if entry is not None and _matches(entry[0], event):
+                calls.append((entry[1], event))
+        self.counts.delivered += len(calls)
+        return calls
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counts and the number of channels listened on, as JSON."""
+        counts = self.counts
+        return {
+            "events_received": counts.received,
+            "events_decoded": counts.decoded,
+            "events_ignored": counts.ignored,
+            "events_delivered": counts.delivered,
+            "channels": len(self.routes.channels),
+        }
