@@ -1,7 +1,8 @@
 """Fixtures: every backend test runs, through the same methods, against the memory store, the
 durable memory store, a real Redis (a redis-server started here on a free loopback port) with
 the sync and the async store, and the asynchronous faces (``as_async()``) of a durable memory
-store with fsync (its calls run in worker threads) and of a sync Redis store."""
+store with fsync (its calls run in worker threads) and of a sync Redis store, and a real
+3-primary Redis Cluster (sync and async)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,38 @@ import pytest
 
 from iii_core.backends import MemoryStore, Store
 from iii_core.backends.redis import RedisStore
+from iii_core.backends.redis_async import AsyncRedisStore
 from tests.backends.async_facade import SyncFacade
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 
 
 @pytest.fixture(
-    params=["memory", "memory-durable", "redis", "redis-async", "memory-fsync-face", "redis-face"]
+    params=[
+        "memory",
+        "memory-durable",
+        "redis",
+        "redis-async",
+        "memory-fsync-face",
+        "redis-face",
+        "redis-cluster",
+        "redis-cluster-async",
+    ]
 )
 def store(
     request: pytest.FixtureRequest, tmp_path: Path, redis_server: RedisServer
 ) -> Iterator[Store]:
-    if request.param == "memory":
-        opened: Store = MemoryStore()
+    if request.param.startswith("redis-cluster"):
+        cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        if request.param == "redis-cluster":
+            opened: Store = RedisStore.from_cluster_url(cluster.url)
+        else:
+            opened = cast(
+                Store, SyncFacade(open=lambda: AsyncRedisStore.from_cluster_url(cluster.url))
+            )
+    elif request.param == "memory":
+        opened = MemoryStore()
     elif request.param == "memory-durable":
         opened = MemoryStore(tmp_path / "store.log")
     elif request.param == "redis":

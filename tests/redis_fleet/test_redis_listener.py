@@ -20,12 +20,7 @@ from iii_core._generated.state import StateTriggerConfig
 from iii_core._generated.stream import StreamTriggerConfig
 from iii_core.backends._engine_channel import ENGINE_CHANNEL
 from iii_core.backends._event_routing import publish_commands, route_channel
-from iii_core.backends._redis_listener import (
-    AsyncEventListener,
-    EventListener,
-    publish_markers,
-    publish_markers_async,
-)
+from iii_core.backends._redis_listener import AsyncEventListener, EventListener
 from iii_core.store._events import item_change, state_event, stream_event
 from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
@@ -84,14 +79,9 @@ class Process:
 
     def sync(self) -> None:
         if self.asynchronous:
-            client = self.client
-
-            async def publish(marker: bytes, where: list[tuple[str, bool]]) -> int:
-                return await publish_markers_async(client, marker, where)
-
-            self._run(self.listener.sync(publish, 10))
+            self._run(self.listener.sync(10))
         else:
-            self.listener.sync(lambda m, w: publish_markers(self.client, m, w), 10)
+            self.listener.sync(10)
 
     def counts(self) -> dict[str, Any]:
         if self.asynchronous:

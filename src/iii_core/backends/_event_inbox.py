@@ -33,13 +33,23 @@ from iii_core.backends._engine_channel import (
     is_own_copy,
 )
 from iii_core.backends._event_routing import ChannelChanges, RouteTable
-from iii_core.backends._subscribers import ChangeEvent, EventHandler, TriggerConfig, _matches
+from iii_core.backends._subscribers import (
+    ChangeEvent,
+    EventHandler,
+    RateLimitedWarning,
+    ResyncHandler,
+    TriggerConfig,
+    _matches,
+)
 
-__all__ = ["MARKER_PREFIX", "EventCounts", "EventInbox", "decode_event"]
+__all__ = ["MARKER_CHANNEL", "MARKER_PREFIX", "EventCounts", "EventInbox", "decode_event"]
 
 log = logging.getLogger("iii_core.backends.redis")
 
 MARKER_PREFIX: Final = b"iii-core:sync:"
+# The classic channel markers travel on (never an event channel, so no reader of those sees
+# them); a listener listens on it whenever it listens on anything.
+MARKER_CHANNEL: Final = "iii-core:sync"
 
 _decoder = msgspec.json.Decoder()
 _EVENT_TYPES: Final[dict[str, type[ChangeEvent]]] = {
@@ -74,27 +84,52 @@ class EventInbox:
     def __init__(self, *, engine_channel: bool) -> None:
         self.routes = RouteTable(engine_channel=engine_channel)
         self.counts = EventCounts()
+        # One report per minute at most, per store, of messages that are no change event.
+        self._warn_ignored = RateLimitedWarning("ignored a message that is not a change event")
         self._handlers: dict[int, tuple[TriggerConfig | None, EventHandler]] = {}
+        self._resync: dict[int, ResyncHandler] = {}
+        self._pending: set[int] = set()
         self._tokens = itertools.count()
         self._markers: dict[bytes, Callable[[], None]] = {}
 
     @property
     def channels(self) -> frozenset[str]:
-        return self.routes.channels
+        """The channels to listen on: the subscriptions' and the marker channel."""
+        channels = self.routes.channels
+        return channels | {MARKER_CHANNEL} if channels else channels
 
     def add(
-        self, config: TriggerConfig | None, handler: EventHandler
+        self,
+        config: TriggerConfig | None,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        active: bool = True,
     ) -> tuple[int, ChannelChanges]:
-        """Register a subscription (``config`` ``None``: every event); returns its token and the
-        channels to start listening on."""
+        """Register a subscription (``config`` ``None``: every event; ``on_resync`` called when
+        events may have been missed); returns its token and the channels to start listening
+        on. An inactive one gets nothing until :meth:`activate`."""
         token = next(self._tokens)
         self._handlers[token] = (config, handler)
+        if on_resync is not None:
+            self._resync[token] = on_resync
+        if not active:
+            self._pending.add(token)
         return token, self.routes.add(token, config)
+
+    def activate(self, token: int) -> None:
+        self._pending.discard(token)
 
     def remove(self, token: int) -> ChannelChanges:
         """Drop a subscription; returns the channels to stop listening on."""
         self._handlers.pop(token, None)
+        self._resync.pop(token, None)
+        self._pending.discard(token)
         return self.routes.remove(token)
+
+    def resync_calls(self) -> list[ResyncHandler]:
+        """The resync handlers of the live subscriptions, in subscription order."""
+        return [self._resync[token] for token in sorted(self._resync)]
 
     def expect_marker(self, marker: bytes, seen: Callable[[], None]) -> None:
         self._markers[marker] = seen
@@ -104,7 +139,7 @@ class EventInbox:
 
     def receive(self, channel: str, data: bytes) -> list[tuple[EventHandler, ChangeEvent]]:
         """The handler calls one message on ``channel`` asks for, in subscription order."""
-        if data.startswith(MARKER_PREFIX):
+        if channel == MARKER_CHANNEL or data.startswith(MARKER_PREFIX):
             seen = self._markers.get(data)
             if seen is not None:
                 seen()
@@ -119,12 +154,12 @@ class EventInbox:
         event = decode_engine_message(data) if channel == ENGINE_CHANNEL else decode_event(data)
         if event is None:
             self.counts.ignored += 1
-            log.warning("ignored a message on %r that is not a change event", channel)
+            self._warn_ignored(f"on {channel!r}: {bytes(data[:200])!r}")
             return []
         calls = []
         for token in sorted(audience):
             entry = self._handlers.get(token)
-            if entry is not None and _matches(entry[0], event):
+            if entry is not None and token not in self._pending and _matches(entry[0], event):
                 calls.append((entry[1], event))
         self.counts.delivered += len(calls)
         return calls

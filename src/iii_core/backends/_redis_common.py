@@ -1,14 +1,20 @@
 """What the sync and the async Redis drivers share: the compare-and-set script, the memory of
-the last stored bytes seen, error mapping, backoff, and what a channel message means.
+the last stored bytes seen, error mapping, backoff and the replica acknowledgement.
 
 Rules: no I/O here; the drivers (:mod:`~iii_core.backends.redis`,
 :mod:`~iii_core.backends.redis_async`) only add the round trips.
 
-- **Compare-and-set** (:data:`CAS_SCRIPT`, one Lua script, atomic in Redis): if the field still
-  holds exactly the expected bytes (or is still missing), apply the write and ``PUBLISH`` the
-  events; otherwise change nothing and return the current bytes, so that the flow retries
-  without another read. Publishing inside the script means an event is out exactly when its
-  write is.
+- **Compare-and-set** (:data:`CAS_SCRIPT`, one Lua script on one key, atomic in Redis and on
+  a Redis Cluster): if the field still holds exactly the expected bytes (or is still missing),
+  apply the write and publish the events where :func:`~iii_core.backends._event_routing.
+  publish_commands` says (each on its group's channel, with ``SPUBLISH`` on a cluster, in the
+  key's slot; and on a firehose or the engine's ``stream::events``); otherwise change nothing
+  and return the current bytes, so that the flow retries without another read. Publishing
+  inside the script means an event is out exactly when its write is.
+- **Replica acknowledgement** (``replica_acks`` > 0): after an applied write the driver sends
+  ``WAIT replica_acks`` to the key's primary and reports ``STORE_UNAVAILABLE`` when fewer
+  replicas confirmed it within :data:`REPLICA_ACK_TIMEOUT_MS` (the write stays on the primary
+  but a failover could lose it).
 - **One round trip per uncontended write**: the driver remembers the bytes it last read or wrote
   for each field (:class:`LastSeen`, a byte budget with least-recently-used eviction) and answers
   the read that starts a write (``ReadField(fresh=False)``) from it; the compare-and-set catches
@@ -20,9 +26,7 @@ Rules: no I/O here; the drivers (:mod:`~iii_core.backends.redis`,
 - **Errors**: a connection or timeout error is ``STORE_UNAVAILABLE``; a key of the wrong type
   (``WRONGTYPE``) is ``STORE_BAD_DATA`` naming the key; anything else Redis refuses is
   ``STORE_UNAVAILABLE`` with Redis's message.
-- **The channel**: each message is a change event (JSON), a ``sync_events`` marker, or anything
-  else, which is logged (rate-limited) and skipped. Decoding never raises: a message nested
-  100,000 deep, of the wrong shape or not JSON at all cannot stop the listener.
+- Change events are received by :mod:`iii_core.backends._redis_listener`.
 """
 
 from __future__ import annotations
@@ -30,20 +34,15 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 import msgspec
 
 from iii_core._extras import MissingExtra
-from iii_core._generated.state import StateChangeEvent
-from iii_core._generated.stream import StreamChangeEvent
-from iii_core._json import loads
-from iii_core.backends._subscribers import RateLimitedWarning
 from iii_core.store import (
     STORE_BAD_DATA,
     STORE_UNAVAILABLE,
     Changed,
-    ChangeEvent,
     CompareAndSet,
     StoreCallError,
 )
@@ -59,27 +58,21 @@ __all__ = [
     "BACKOFF_CAP_SECONDS",
     "CAS_SCRIPT",
     "CONNECT_TIMEOUT_SECONDS",
-    "DEFAULT_CHANNEL",
     "LAST_SEEN_BYTES",
-    "MARKER_PREFIX",
     "READY_TIMEOUT_SECONDS",
     "RECONNECT_SECONDS",
+    "REPLICA_ACK_TIMEOUT_MS",
     "SOCKET_TIMEOUT_SECONDS",
-    "ChannelMessage",
     "LastSeen",
     "backoff_seconds",
     "cas_arguments",
     "cas_outcome",
-    "classify",
     "glob_escape",
     "redis_error",
+    "replicas_missing",
     "stored_form",
     "text",
 ]
-
-DEFAULT_CHANNEL: Final = "iii-core:events"
-# Not JSON, so never mistaken for a change event by any reader of the channel.
-MARKER_PREFIX: Final = b"iii-core:sync:"
 
 # Budgets (every wait on Redis has one): connecting, any one command, the listener's first
 # subscription, and the pause between reconnection attempts.
@@ -91,9 +84,11 @@ RECONNECT_SECONDS: Final = 0.2
 LAST_SEEN_BYTES: Final = 32 * 1024 * 1024
 BACKOFF_BASE_SECONDS: Final = 0.001
 BACKOFF_CAP_SECONDS: Final = 0.05
+# How long a write waits for its replicas (replica_acks > 0) before it is reported unavailable.
+REPLICA_ACK_TIMEOUT_MS: Final = 1000
 
 # ARGV: field, "1" if the field is expected to exist, its expected bytes, "set" | "del" |
-# "keep", the new bytes, the events channel, then one encoded event per argument.
+# "keep", the new bytes, then (PUBLISH | SPUBLISH, channel, message) per publication.
 # Returns 1 when applied, else {0, current bytes or false}.
 CAS_SCRIPT: Final = """
 local current = redis.call('HGET', KEYS[1], ARGV[1])
@@ -107,17 +102,13 @@ if ARGV[4] == 'set' then
 elseif ARGV[4] == 'del' then
   redis.call('HDEL', KEYS[1], ARGV[1])
 end
-for i = 7, #ARGV do
-  redis.call('PUBLISH', ARGV[6], ARGV[i])
+for i = 6, #ARGV, 3 do
+  redis.call(ARGV[i], ARGV[i + 1], ARGV[i + 2])
 end
 return 1
 """
 
 _encoder = msgspec.json.Encoder()
-_EVENT_TYPES: Final[dict[Any, type[StreamChangeEvent] | type[StateChangeEvent]]] = {
-    "stream": StreamChangeEvent,
-    "state": StateChangeEvent,
-}
 
 
 def glob_escape(text: str) -> str:
@@ -179,8 +170,21 @@ def text(name: bytes | str) -> str:
     return name.decode(errors="replace") if isinstance(name, bytes) else name
 
 
-def cas_arguments(op: CompareAndSet, channel: str) -> tuple[list[bytes | str], Any]:
-    """The script's ARGV for ``op``, and the stored form the field holds once it applied."""
+def replicas_missing(acked: int, wanted: int) -> StoreCallError:
+    return StoreCallError(
+        STORE_UNAVAILABLE,
+        f"the write reached the primary but {acked} of {wanted} replica(s) confirmed it within "
+        f"{REPLICA_ACK_TIMEOUT_MS} ms, so a failover could lose it; it may or may not stay "
+        "(a Redis without replicas needs replica_acks=0)",
+    )
+
+
+def cas_arguments(
+    op: CompareAndSet, publish: list[tuple[str, str, bytes]]
+) -> tuple[list[bytes | str], Any]:
+    """The script's ARGV for ``op`` with its ``publish`` commands
+    (:func:`~iii_core.backends._event_routing.publish_commands`), and the stored form the field
+    holds once it applied."""
     if not op.write:
         mode, new, after = "keep", b"", op.expected
     elif op.new is MISSING:
@@ -196,8 +200,7 @@ def cas_arguments(op: CompareAndSet, channel: str) -> tuple[list[bytes | str], A
         expected if exists else b"",
         mode,
         new,
-        channel,
-        *(_encoder.encode(event) for event in op.events),
+        *(part for command in publish for part in command),
     ]
     return arguments, after
 
@@ -210,30 +213,3 @@ def cas_outcome(reply: Any) -> Changed | None:
 
 def backoff_seconds(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
-
-
-class ChannelMessage(NamedTuple):
-    """What one pub/sub message means: a change ``event``, a ``marker`` of ``sync_events``,
-    a ``subscribed`` confirmation, or nothing (``None`` everywhere)."""
-
-    event: ChangeEvent | None = None
-    marker: bytes | None = None
-    subscribed: bool = False
-
-
-def classify(message: Any, warn: RateLimitedWarning) -> ChannelMessage:
-    """Never raises; what is not for the store is reported to ``warn``."""
-    try:
-        kind = message["type"]
-        if kind in ("subscribe", b"subscribe"):
-            return ChannelMessage(subscribed=True)
-        if kind not in ("message", b"message"):
-            return ChannelMessage()
-        data = message["data"]
-        if data.startswith(MARKER_PREFIX):
-            return ChannelMessage(marker=bytes(data))
-        raw = loads(data, max_depth=None)
-        return ChannelMessage(event=msgspec.convert(raw, _EVENT_TYPES[raw["type"]]))
-    except Exception as exc:  # any message at all must leave the listener running
-        warn(f"not a change event ({type(exc).__name__}: {str(exc)[:200]})")
-        return ChannelMessage()

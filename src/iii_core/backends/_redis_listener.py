@@ -8,11 +8,19 @@ reconciles what it listens on with ``inbox.channels`` between reads (:func:`reco
 subscription waits at most one read timeout (:data:`READ_TIMEOUT_SECONDS`) plus a round trip.
 ``add`` returns once Redis has confirmed every channel the subscription needs, so no event
 published after it returns is missed. On a Redis Cluster, route channels are shard channels
-(``SSUBSCRIBE``, redis-py's ClusterPubSub follows them when slots move) and the firehoses are
-classic channels. When the connection drops the pump reconnects, listens again on everything,
-and calls the store's resync callbacks, because events published meanwhile are gone (Redis
-pub/sub keeps nothing). Handlers run in the pump (the listener thread, or the listener task);
-a failing handler is logged and the others still run.
+(``SSUBSCRIBE``; redis-py's ClusterPubSub follows them when slots move) and the firehoses are
+classic channels, which reach a node through the cluster bus: a message published just before a
+subscription can still be in flight when Redis confirms it. So there a subscription that
+listens on a classic channel is activated only when a marker published through every primary
+after the confirmation has come back (a *fence*: messages from one primary stay in order), and
+it gets nothing published before ``add`` was called. Markers travel on their own classic
+channel (:data:`~iii_core.backends._event_inbox.MARKER_CHANNEL`), never on an event channel.
+When the connection drops the pump (or redis-py itself) reconnects and listens again on
+everything, and then calls every subscription's resync handler, because events published
+meanwhile are gone (Redis pub/sub keeps nothing). Our own pump rather than redis-py's
+``run_in_thread()``/``run()``: those swallow the subscribe confirmations, and only they say when
+listening (again) begins, the moment ``add`` returns or the resync is due. Handlers run in the pump (the listener
+thread, or the listener task); a failing handler is logged and the others still run.
 
 Budget: one PubSub connection per store on a single Redis; on a cluster one per primary that
 owns a listened route, plus one for the firehoses (redis-py's ClusterPubSub).
@@ -22,38 +30,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
-from iii_core.backends._event_inbox import MARKER_PREFIX, EventInbox
-from iii_core.backends._event_routing import ROUTE_PREFIX
-from iii_core.backends._subscribers import ChangeEvent, EventHandler, TriggerConfig
+from iii_core.backends._event_inbox import MARKER_CHANNEL, MARKER_PREFIX, EventInbox
+from iii_core.backends._event_routing import ROUTE_PREFIX, needed_channels
+from iii_core.backends._redis_common import READY_TIMEOUT_SECONDS
+from iii_core.backends._subscribers import (
+    ChangeEvent,
+    EventHandler,
+    RateLimitedWarning,
+    ResyncHandler,
+    TriggerConfig,
+    _run,
+    run_async,
+)
 
 __all__ = [
     "READ_TIMEOUT_SECONDS",
     "AsyncEventListener",
-    "AsyncPublisher",
     "EventListener",
-    "Publisher",
     "marker_commands",
     "marker_publications",
-    "publish_markers",
-    "publish_markers_async",
     "reconcile",
 ]
 
 log = logging.getLogger("iii_core.backends.redis")
 
-# publish(marker, [(channel, sharded), ...]) -> how many copies were published.
-Publisher = Callable[[bytes, list[tuple[str, bool]]], int]
-AsyncPublisher = Callable[[bytes, list[tuple[str, bool]]], Awaitable[int]]
-
 READ_TIMEOUT_SECONDS: Final = 0.02
-SUBSCRIBE_TIMEOUT_SECONDS: Final = 10.0
 _RECONNECT_SECONDS: Final = 0.2
 _CONFIRMATIONS: Final = frozenset({b"subscribe", b"ssubscribe", "subscribe", "ssubscribe"})
 _MESSAGES: Final = frozenset({b"message", b"smessage", "message", "smessage"})
@@ -80,23 +88,24 @@ def reconcile(
 
 
 def marker_publications(channels: frozenset[str], *, cluster: bool) -> list[tuple[str, bool]]:
-    """Where ``sync_events`` publishes its marker: (channel, sharded). On one Redis, one listened
+    """Where ``sync_events`` publishes its marker: (channel, sharded). On one Redis the marker
     channel is enough (one connection hears every channel in publication order); on a cluster,
-    every listened route (each on its shard) and every firehose (published through each primary
-    by the caller), because order holds only per shard."""
+    also every listened route, each on its shard, because order holds only per node (and the
+    marker channel is published through every primary, :func:`marker_commands`)."""
     if not channels:
         return []
-    if not cluster:
-        return [(min(channels), False)]
-    return [(channel, _sharded(channel, cluster)) for channel in sorted(channels)]
+    where = [(MARKER_CHANNEL, False)]
+    if cluster:
+        where.extend((c, True) for c in sorted(channels) if _sharded(c, cluster))
+    return where
 
 
 def marker_commands(
     client: Any, marker: bytes, where: list[tuple[str, bool]]
 ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    """The commands (arguments, keywords for ``execute_command``) that publish a ``sync_events``
-    marker where :func:`marker_publications` says: a firehose on a cluster through every
-    primary, since order holds only per node. Each command brings one copy back."""
+    """The commands (arguments, keywords for ``execute_command``) that publish a marker where
+    :func:`marker_publications` says: a classic channel on a cluster through every primary.
+    Each command brings one copy back."""
     primaries = client.get_primaries() if hasattr(client, "get_primaries") else None
     commands: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     for channel, sharded in where:
@@ -111,36 +120,55 @@ def marker_commands(
     return commands
 
 
-def publish_markers(client: Any, marker: bytes, where: list[tuple[str, bool]]) -> int:
-    """Publish a marker through a ``redis.Redis`` or ``RedisCluster``; returns the copies."""
-    commands = marker_commands(client, marker, where)
-    for args, keywords in commands:
-        client.execute_command(*args, **keywords)
-    return len(commands)
-
-
-async def publish_markers_async(client: Any, marker: bytes, where: list[tuple[str, bool]]) -> int:
-    """:func:`publish_markers` through a ``redis.asyncio`` client."""
-    commands = marker_commands(client, marker, where)
-    for args, keywords in commands:
-        await client.execute_command(*args, **keywords)
-    return len(commands)
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+class _MarkerRound:
+    """One marker's round trip: done when every published copy came back; ``on_done`` runs
+    then, in the pump (or in the publisher, if every copy came back before it counted them)."""
+
+    def __init__(self, on_done: Callable[[], None]) -> None:
+        self.marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
+        self.on_done = on_done
+        self.arrived = 0
+        self.expected: int | None = None
+        self.done = False
+
+    def seen(self) -> None:
+        self.arrived += 1
+        self._check()
+
+    def published(self, copies: int) -> None:
+        self.expected = copies
+        self._check()
+
+    def _check(self) -> None:
+        if not self.done and self.expected is not None and self.arrived >= self.expected:
+            self.done = True
+            self.on_done()
+
+
 class _Pump:
-    """What the sync and async listeners share: the inbox, what is listened on, and what has
-    been confirmed."""
+    """What the sync and async listeners share: the inbox, what is listened on, what has been
+    confirmed, and the subscription steps."""
 
     def __init__(self, *, cluster: bool, engine_channel: bool) -> None:
         self.cluster = cluster
+        self.engine_channel = engine_channel
         self.inbox = EventInbox(engine_channel=engine_channel)
         self.listening: set[str] = set()
         self.confirmed: set[str] = set()
-        self.resync_callbacks: list[Callable[[], None]] = []
+        # A channel confirmed again (redis-py re-subscribed after a drop), or a reconnection by
+        # the pump: the subscriptions' resync handlers are due.
+        self.resync_due = False
+
+    def needs_fence(self, config: TriggerConfig | None) -> bool:
+        channels = needed_channels(config, engine_channel=self.engine_channel)
+        return self.cluster and any(not _sharded(c, self.cluster) for c in channels)
+
+    def all_confirmed(self) -> bool:
+        return self.inbox.channels <= self.confirmed
 
     def pending(self) -> list[tuple[str, list[str]]]:
         calls = reconcile(self.inbox.channels, self.listening, cluster=self.cluster)
@@ -152,19 +180,6 @@ class _Pump:
                 self.listening.update(channels)
         return calls
 
-    def take(self, message: dict[str, Any] | None) -> list[tuple[EventHandler, ChangeEvent]]:
-        if message is None:
-            return []
-        kind = message["type"]
-        channel = _text(message["channel"])
-        if kind in _CONFIRMATIONS:
-            self.confirmed.add(channel)
-            return []
-        if kind in _MESSAGES:
-            data = message["data"]
-            return self.inbox.receive(channel, data if isinstance(data, bytes) else data.encode())
-        return []
-
     def sources(self) -> tuple[bool, bool]:
         """Whether to read classic messages, and shard messages (a cluster PubSub reads them
         apart, and refuses to read a kind it has no subscription of)."""
@@ -172,20 +187,41 @@ class _Pump:
         classic = any(not _sharded(channel, self.cluster) for channel in self.listening)
         return classic, sharded
 
+    def take(self, message: dict[str, Any] | None) -> list[tuple[EventHandler, ChangeEvent]]:
+        if message is None:
+            return []
+        kind = message["type"]
+        channel = _text(message["channel"])
+        if kind in _CONFIRMATIONS:
+            if channel in self.confirmed:
+                self.resync_due = True
+            self.confirmed.add(channel)
+            return []
+        if kind in _MESSAGES:
+            data = message["data"]
+            return self.inbox.receive(channel, data if isinstance(data, bytes) else data.encode())
+        return []
+
     def lost(self) -> None:
         self.listening.clear()
         self.confirmed.clear()
+        self.resync_due = True
 
-    def counts(self) -> dict[str, Any]:
-        return self.inbox.snapshot()
+    def resyncs(self) -> list[ResyncHandler]:
+        """The resync handlers to run now (once the channels are listened on again)."""
+        if not self.resync_due or not self.all_confirmed():
+            return []
+        self.resync_due = False
+        return self.inbox.resync_calls()
+
+    def start_round(self, on_done: Callable[[], None]) -> _MarkerRound:
+        round_trip = _MarkerRound(on_done)
+        self.inbox.expect_marker(round_trip.marker, round_trip.seen)
+        return round_trip
 
 
-def _run_handler(handler: EventHandler, event: ChangeEvent) -> Any:
-    try:
-        return handler(event)
-    except Exception:
-        log.exception("change event handler failed")
-        return None
+def _nothing() -> None:
+    return None
 
 
 class EventListener:
@@ -197,27 +233,42 @@ class EventListener:
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
+        # One report per minute at most, per store, of a lost connection.
+        self._warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
 
     def counts(self) -> dict[str, Any]:
         with self._changed:
-            return self._pump.counts()
+            return self._pump.inbox.snapshot()
 
-    def on_resync(self, callback: Callable[[], None]) -> None:
+    def add(
+        self,
+        config: TriggerConfig | None,
+        handler: EventHandler,
+        on_resync: ResyncHandler | None = None,
+    ) -> Callable[[], None]:
+        """Subscribe; returns once Redis confirmed every channel this needs (and, on a cluster,
+        the fence came back). Raises ``TimeoutError`` or ``redis.RedisError``."""
+        fenced = self._pump.needs_fence(config)
         with self._changed:
-            self._pump.resync_callbacks.append(callback)
-
-    def add(self, config: TriggerConfig | None, handler: EventHandler) -> Callable[[], None]:
-        """Subscribe; returns once Redis confirmed every channel this needs."""
-        with self._changed:
-            token, changes = self._pump.inbox.add(config, handler)
+            token, _ = self._pump.inbox.add(config, handler, on_resync=on_resync, active=not fenced)
             self._start()
-            wanted = set(self._pump.inbox.channels)
-            if not self._changed.wait_for(
-                lambda: wanted <= self._pump.confirmed or self._closed.is_set(),
-                SUBSCRIBE_TIMEOUT_SECONDS,
-            ):
+        try:
+            with self._changed:
+                if not self._changed.wait_for(
+                    lambda: self._pump.all_confirmed() or self._closed.is_set(),
+                    READY_TIMEOUT_SECONDS,
+                ):
+                    raise TimeoutError("Redis did not confirm the subscription in time")
+            if fenced:
+                self._round_trip(
+                    [(MARKER_CHANNEL, False)],
+                    lambda: self._pump.inbox.activate(token),
+                    READY_TIMEOUT_SECONDS,
+                )
+        except BaseException:
+            with self._changed:
                 self._pump.inbox.remove(token)
-                raise TimeoutError(f"Redis did not confirm the subscriptions {changes.subscribe}")
+            raise
 
         def unsubscribe() -> None:
             with self._changed:
@@ -225,28 +276,31 @@ class EventListener:
 
         return unsubscribe
 
-    def sync(self, publish: Publisher, timeout: float) -> None:
-        """Publish a marker with ``publish(marker, where)`` (which returns how many copies it
-        sent) and wait until every copy came back: every event published before is then
-        handed to the handlers."""
-        marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
-        arrived = [0]
-
-        def seen() -> None:
-            arrived[0] += 1
-
+    def sync(self, timeout: float) -> None:
+        """Return once every event published before the call has been handed to the handlers:
+        a marker on the channels :func:`marker_publications` names has come back."""
         with self._changed:
             self._start()
             where = marker_publications(self._pump.inbox.channels, cluster=self._pump.cluster)
-            self._pump.inbox.expect_marker(marker, seen)
+        if where:
+            self._round_trip(where, _nothing, timeout)
+
+    def _round_trip(
+        self, where: list[tuple[str, bool]], on_done: Callable[[], None], timeout: float
+    ) -> None:
+        with self._changed:
+            round_trip = self._pump.start_round(on_done)
         try:
-            copies = publish(marker, where)
+            commands = marker_commands(self._client, round_trip.marker, where)
+            for args, keywords in commands:
+                self._client.execute_command(*args, **keywords)
             with self._changed:
-                if not self._changed.wait_for(lambda: arrived[0] >= copies, timeout):
+                round_trip.published(len(commands))
+                if not self._changed.wait_for(lambda: round_trip.done, timeout):
                     raise TimeoutError(f"change events not delivered within {timeout} s")
         finally:
             with self._changed:
-                self._pump.inbox.forget_marker(marker)
+                self._pump.inbox.forget_marker(round_trip.marker)
 
     def close(self) -> None:
         self._closed.set()
@@ -263,7 +317,6 @@ class EventListener:
             self._thread.start()
 
     def _listen(self) -> None:
-        failed = False
         while not self._closed.is_set():
             pubsub = self._client.pubsub()
             try:
@@ -272,14 +325,13 @@ class EventListener:
                         calls = self._pump.pending()
                     for method, channels in calls:
                         getattr(pubsub, method)(*channels)
-                    if failed:
-                        failed = False
-                        for callback in list(self._pump.resync_callbacks):
-                            callback()
                     self._read(pubsub)
+                    with self._changed:
+                        resyncs = self._pump.resyncs()
+                    for resync in resyncs:
+                        _run(resync, "resync handler failed")
             except Exception as exc:  # a dropped or refused connection: reconnect
-                log.warning("Redis event listener reconnecting: %s", exc)
-                failed = True
+                self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
                 with self._changed:
                     self._pump.lost()
                 self._closed.wait(_RECONNECT_SECONDS)
@@ -302,7 +354,7 @@ class EventListener:
                 calls = self._pump.take(message)
                 self._changed.notify_all()
             for handler, event in calls:
-                _run_handler(handler, event)
+                _run(partial(handler, event), "change event handler failed")
 
 
 class AsyncEventListener:
@@ -314,86 +366,94 @@ class AsyncEventListener:
         self._pump = _Pump(cluster=cluster, engine_channel=engine_channel)
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
 
     def counts(self) -> dict[str, Any]:
-        return self._pump.counts()
+        return self._pump.inbox.snapshot()
 
-    def on_resync(self, callback: Callable[[], None]) -> None:
-        self._pump.resync_callbacks.append(callback)
-
-    async def add(self, config: TriggerConfig | None, handler: EventHandler) -> Callable[[], None]:
-        token, changes = self._pump.inbox.add(config, handler)
+    async def add(
+        self,
+        config: TriggerConfig | None,
+        handler: EventHandler,
+        on_resync: ResyncHandler | None = None,
+    ) -> Callable[[], None]:
+        """:meth:`EventListener.add` for asyncio."""
+        fenced = self._pump.needs_fence(config)
+        token, _ = self._pump.inbox.add(config, handler, on_resync=on_resync, active=not fenced)
         self._start()
-        wanted = set(self._pump.inbox.channels)
         try:
             async with self._changed:
                 await asyncio.wait_for(
-                    self._changed.wait_for(lambda: wanted <= self._pump.confirmed),
-                    SUBSCRIBE_TIMEOUT_SECONDS,
+                    self._changed.wait_for(self._pump.all_confirmed), READY_TIMEOUT_SECONDS
                 )
-        except TimeoutError:
+            if fenced:
+                await self._round_trip(
+                    [(MARKER_CHANNEL, False)],
+                    lambda: self._pump.inbox.activate(token),
+                    READY_TIMEOUT_SECONDS,
+                )
+        except BaseException:
             self._pump.inbox.remove(token)
-            raise TimeoutError(
-                f"Redis did not confirm the subscriptions {changes.subscribe}"
-            ) from None
+            raise
 
         def unsubscribe() -> None:
             self._pump.inbox.remove(token)
 
         return unsubscribe
 
-    async def sync(self, publish: AsyncPublisher, timeout: float) -> None:
-        """:meth:`EventListener.sync` with an awaitable ``publish``."""
-        marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
-        arrived = [0]
+    async def sync(self, timeout: float) -> None:
+        """:meth:`EventListener.sync` for asyncio."""
         self._start()
         where = marker_publications(self._pump.inbox.channels, cluster=self._pump.cluster)
+        if where:
+            await self._round_trip(where, _nothing, timeout)
 
-        def seen() -> None:
-            arrived[0] += 1
-
-        self._pump.inbox.expect_marker(marker, seen)
+    async def _round_trip(
+        self, where: list[tuple[str, bool]], on_done: Callable[[], None], timeout: float
+    ) -> None:
+        round_trip = self._pump.start_round(on_done)
         try:
-            copies = await publish(marker, where)
+            commands = marker_commands(self._client, round_trip.marker, where)
+            for args, keywords in commands:
+                await self._client.execute_command(*args, **keywords)
+            round_trip.published(len(commands))
             async with self._changed:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: arrived[0] >= copies), timeout
-                )
+                await asyncio.wait_for(self._changed.wait_for(lambda: round_trip.done), timeout)
         finally:
-            self._pump.inbox.forget_marker(marker)
+            self._pump.inbox.forget_marker(round_trip.marker)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        self._closed = True
+        task = self._task
+        # Cancelled again until done: a cancellation that lands as redis-py's own read timeout
+        # expires can be absorbed by it (then the loop also stops on the flag).
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=0.5)
 
     def _start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._listen(), name="iii-core-redis-events")
 
     async def _listen(self) -> None:
-        failed = False
-        while True:
+        while not self._closed:
             if hasattr(self._client, "initialize"):
                 # An asyncio RedisCluster learns its slot map on first use; its PubSub needs it.
                 with contextlib.suppress(Exception):
                     await self._client.initialize()
             pubsub = self._client.pubsub()
             try:
-                while True:
+                while not self._closed:
                     for method, channels in self._pump.pending():
                         await getattr(pubsub, method)(*channels)
-                    if failed:
-                        failed = False
-                        for callback in list(self._pump.resync_callbacks):
-                            callback()
                     await self._read(pubsub)
+                    for resync in self._pump.resyncs():
+                        await run_async(resync, "resync handler failed")
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a dropped or refused connection: reconnect
-                log.warning("Redis event listener reconnecting: %s", exc)
-                failed = True
+                self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
                 self._pump.lost()
                 await asyncio.sleep(_RECONNECT_SECONDS)
             finally:
@@ -415,9 +475,4 @@ class AsyncEventListener:
                 async with self._changed:
                     self._changed.notify_all()
             for handler, event in calls:
-                outcome = _run_handler(handler, event)
-                if inspect.isawaitable(outcome):
-                    try:
-                        await outcome
-                    except Exception:
-                        log.exception("change event handler failed")
+                await run_async(partial(handler, event), "change event handler failed")

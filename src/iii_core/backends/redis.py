@@ -9,12 +9,20 @@ as written). A write is one compare-and-set script that also publishes the chang
 (:mod:`iii_core.backends._redis_common`): one round trip when this process saw the item's
 current value last, a retry with backoff when another process changed it.
 
-Change events go out on one Redis channel and are delivered to the subscribers of every process
-(this one included) by a listener thread on redis-py's ``PubSub``, which reconnects and
-re-subscribes by itself after a dropped connection (a Redis restart, ``CLIENT KILL``, an event
-over Redis's ``client-output-buffer-limit pubsub``); when it has re-subscribed, the store calls
-every ``on_resync`` handler, because events published while it was away are lost for it. A
-message on the channel that is not a change event is logged (rate-limited) and skipped.
+Change events go out on the channel of their group (or state scope), and on the engine's
+``stream::events`` in its format unless ``engine_channel=False``
+(:mod:`iii_core.backends._event_routing`, :mod:`iii_core.backends._engine_channel`); a
+listener thread (:mod:`iii_core.backends._redis_listener`) listens only on the channels this
+process's subscriptions need, so a process decodes only the events of the groups it serves
+(``event_counts()``); ``watch()`` listens on the firehoses and decodes every event. The
+listener reconnects and re-subscribes after a dropped connection (a Redis restart, ``CLIENT
+KILL``, an event over Redis's ``client-output-buffer-limit pubsub``) and then calls every
+``on_resync`` handler, because events published while it was away are lost for it. A message
+that is not a change event is counted, logged (rate-limited) and skipped.
+
+On a Redis Cluster (:meth:`RedisStore.from_cluster_url`, Redis 7 or later) the write is the
+same one-key script, group channels are shard channels in their group's slot, and listings scan
+every primary; ``replica_acks`` makes every write wait until that many replicas have it.
 
 Every wait has a bound: connecting 5 s, any command 10 s, the first subscription 5 s. A call
 that cannot reach Redis raises ``StoreCallError`` with code ``STORE_UNAVAILABLE``; the next call
@@ -23,35 +31,38 @@ reconnects.
 
 from __future__ import annotations
 
-import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from iii_core._extras import MissingExtra
 from iii_core.backends._base import Store, wall_clock_ms
+from iii_core.backends._boundary import copy_event
+from iii_core.backends._event_routing import publish_commands
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
     CONNECT_TIMEOUT_SECONDS,
-    DEFAULT_CHANNEL,
-    MARKER_PREFIX,
-    READY_TIMEOUT_SECONDS,
-    RECONNECT_SECONDS,
+    REPLICA_ACK_TIMEOUT_MS,
     SOCKET_TIMEOUT_SECONDS,
     LastSeen,
     backoff_seconds,
     cas_arguments,
     cas_outcome,
-    classify,
     glob_escape,
     redis_error,
+    replicas_missing,
     stored_form,
 )
 from iii_core.backends._redis_common import (
     text as _text,
 )
-from iii_core.backends._subscribers import RateLimitedWarning
+from iii_core.backends._redis_listener import EventListener
+from iii_core.backends._subscribers import (
+    ChangeEvent,
+    EventHandler,
+    ResyncHandler,
+    TriggerConfig,
+)
 from iii_core.store import (
     STORE_UNAVAILABLE,
     Changed,
@@ -61,15 +72,15 @@ from iii_core.store import (
     ReadField,
     ReadHash,
     StoreCallError,
-    encode_result,
 )
 
 try:
     import redis
+    from redis.cluster import RedisCluster
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("iii_core.backends.redis", "redis", "redis") from None
 
-__all__ = ["DEFAULT_CHANNEL", "RedisStorage", "RedisStore", "client_options"]
+__all__ = ["RedisStorage", "RedisStore", "client_options", "private_copies"]
 
 
 def client_options() -> dict[str, Any]:
@@ -81,14 +92,33 @@ def client_options() -> dict[str, Any]:
     }
 
 
-class RedisStorage:
-    """The synchronous storage driver on Redis; stored forms are the JSON bytes."""
+def private_copies(handler: EventHandler, private: bool) -> EventHandler:
+    """``handler``, given its own copy of each event when ``private``."""
+    if not private:
+        return handler
+    return lambda event: handler(copy_event(event))
 
-    def __init__(self, client: redis.Redis, channel: str) -> None:
+
+class RedisStorage:
+    """The synchronous storage driver on Redis or a Redis Cluster; stored forms are the JSON
+    bytes."""
+
+    def __init__(
+        self,
+        client: redis.Redis | RedisCluster,
+        *,
+        engine_channel: bool = True,
+        replica_acks: int = 0,
+    ) -> None:
         self._redis = client
         self._compare_and_set = client.register_script(CAS_SCRIPT)
-        self._channel = channel
+        self._cluster = isinstance(client, RedisCluster)
+        self._engine_channel = engine_channel
+        self._replica_acks = replica_acks
         self._last_seen = LastSeen()
+
+    def _publications(self, events: tuple[ChangeEvent, ...]) -> list[tuple[str, str, bytes]]:
+        return publish_commands(events, engine_channel=self._engine_channel, cluster=self._cluster)
 
     def read_field(self, op: ReadField) -> Any:
         if not op.fresh:
@@ -119,12 +149,14 @@ class RedisStorage:
         return [_text(key) for key in keys]
 
     def compare_and_set(self, op: CompareAndSet) -> Changed | None:
-        arguments, after = cas_arguments(op, self._channel)
+        arguments, after = cas_arguments(op, self._publications(op.events))
         try:
             reply = self._compare_and_set(keys=[op.hash_key], args=arguments)
+            changed = cas_outcome(reply)
+            if changed is None and op.write and self._replica_acks:
+                self._wait_for_replicas(op.hash_key)
         except redis.RedisError as exc:
             raise redis_error(exc, op.hash_key) from None
-        changed = cas_outcome(reply)
         if changed is not None and op.attempt > 0:
             # Contended by other processes: back off, then read, so that the retry starts
             # from the value after the wait rather than the one before it.
@@ -133,10 +165,20 @@ class RedisStorage:
         self._last_seen.put(op.hash_key, op.field, after if changed is None else changed.current)
         return changed
 
+    def _wait_for_replicas(self, hash_key: str) -> None:
+        wait = ("WAIT", self._replica_acks, REPLICA_ACK_TIMEOUT_MS)
+        if isinstance(self._redis, RedisCluster):
+            node = self._redis.get_node_from_key(hash_key)  # type: ignore[no-untyped-call]
+            acked = self._redis.execute_command(*wait, target_nodes=node)  # type: ignore[no-untyped-call]
+        else:
+            acked = self._redis.execute_command(*wait)  # type: ignore[no-untyped-call]
+        if acked < self._replica_acks:
+            raise replicas_missing(acked, self._replica_acks)
+
     def publish(self, op: Publish) -> None:
         try:
-            for event in op.events:
-                self._redis.publish(self._channel, encode_result(event))
+            for command in self._publications(op.events):
+                self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
         except redis.RedisError as exc:
             # Only `stream::send` publishes outside a write; the engine fails it when the emit
             # fails (STREAM_SEND_ERROR), and so does this store.
@@ -144,115 +186,105 @@ class RedisStorage:
 
 
 class RedisStore(Store):
-    """The store on Redis. Build it with :meth:`from_url` or from a ``redis.Redis`` client
-    created with ``decode_responses=False``."""
+    """The store on Redis. Build it with :meth:`from_url` / :meth:`from_cluster_url`, or from a
+    ``redis.Redis`` or ``redis.cluster.RedisCluster`` client created with
+    ``decode_responses=False``.
+
+    ``engine_channel``: also publish stream events on the engine's ``stream::events`` and read
+    the engine's writes from it (on by default; docs/deployment.md). ``replica_acks``: every
+    write waits until that many replicas of its primary have it, else fails with
+    ``STORE_UNAVAILABLE`` (0, the default, does not wait).
+    """
 
     shares_values = False  # every result is decoded afresh from Redis's bytes
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: redis.Redis | RedisCluster,
         *,
-        channel: str = DEFAULT_CHANNEL,
+        engine_channel: bool = True,
+        replica_acks: int = 0,
         clock: Callable[[], int] = wall_clock_ms,
         max_value_bytes: int | None = None,
     ) -> None:
         super().__init__(
-            RedisStorage(client, channel), clock=clock, max_value_bytes=max_value_bytes
+            RedisStorage(client, engine_channel=engine_channel, replica_acks=replica_acks),
+            clock=clock,
+            max_value_bytes=max_value_bytes,
         )
         self._redis = client
-        self._channel = channel
-        self._listener: threading.Thread | None = None
-        self._listener_lock = threading.Lock()
-        self._subscribed = threading.Event()
-        self._closed = threading.Event()
-        # One report per minute at most, per store, of each kind of trouble on the channel.
-        self._warn_channel = RateLimitedWarning("ignored a message on the events channel")
-        self._warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
-        self._markers: dict[bytes, threading.Event] = {}
-        self._markers_lock = threading.Lock()
+        self._events = EventListener(
+            client, cluster=isinstance(client, RedisCluster), engine_channel=engine_channel
+        )
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> RedisStore:
         """``RedisStore.from_url("redis://127.0.0.1:6379/0")``."""
         return cls(redis.Redis.from_url(url, **client_options()), **kwargs)
 
+    @classmethod
+    def from_cluster_url(cls, url: str, **kwargs: Any) -> RedisStore:
+        """``RedisStore.from_cluster_url("redis://127.0.0.1:7000")``: any node of a Redis
+        Cluster (Redis 7 or later); the client finds the others and follows slot moves."""
+        return cls(RedisCluster.from_url(url, **client_options()), **kwargs)
+
     def close(self) -> None:
-        self._closed.set()
-        if self._listener is not None:
-            self._listener.join(timeout=5)
+        self._events.close()
         self._redis.close()
 
     def __enter__(self) -> RedisStore:
         return self
 
+    def event_counts(self) -> dict[str, Any]:
+        """Messages this process received from Redis, decoded, found not to be change events
+        and handed to handlers, and the number of event channels it listens on."""
+        return self._events.counts()
+
     # -- delivery across processes ------------------------------------------------------------
 
-    def _start_events(self) -> None:
-        with self._listener_lock:
-            if self._listener is None:
-                self._listener = threading.Thread(
-                    target=self._listen, name="iii-core-redis-events", daemon=True
-                )
-                self._listener.start()
-        # Subscribed before returning, so no event published after subscribe() is lost.
-        if not self._subscribed.wait(READY_TIMEOUT_SECONDS):
+    def subscribe(
+        self,
+        config: TriggerConfig,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        """As :meth:`Store.subscribe`; listens only on the channel of the group (or scope)
+        ``config`` names, when it names one."""
+        return self._add(config, handler, on_resync, private_copies)
+
+    def watch(
+        self,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        """As :meth:`Store.watch`: this process then decodes every event of every process."""
+        return self._add(None, handler, on_resync, private_copies)
+
+    def _add(
+        self,
+        config: TriggerConfig | None,
+        handler: EventHandler,
+        on_resync: ResyncHandler | None,
+        private: bool,
+    ) -> Callable[[], None]:
+        try:
+            return self._events.add(config, private_copies(handler, private), on_resync)
+        except (TimeoutError, redis.RedisError) as exc:
             raise StoreCallError(
-                STORE_UNAVAILABLE,
-                f"Redis is unavailable: could not subscribe to {self._channel!r} "
-                f"within {READY_TIMEOUT_SECONDS:g} s",
-            )
+                STORE_UNAVAILABLE, f"Redis is unavailable: could not subscribe: {exc}"
+            ) from None
+
+    def _start_events(self) -> None:
+        """Unused: :meth:`subscribe` and :meth:`watch` start the listener."""
 
     def sync_events(self, timeout: float = 5.0) -> None:
-        """Publish a marker behind every event this client published, and wait until this
-        process's listener has seen it (Redis delivers one publisher's messages in order)."""
-        self._start_events()
-        marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
-        seen = threading.Event()
-        with self._markers_lock:
-            self._markers[marker] = seen
+        """Return once every event published before the call has been handed to this process's
+        handlers: a marker behind them has come back on every channel that needs one."""
         try:
-            self._redis.publish(self._channel, marker)
-            if not seen.wait(timeout):
-                raise TimeoutError(f"change events not delivered within {timeout} s")
+            self._events.sync(timeout)
         except redis.RedisError as exc:
             raise redis_error(exc) from None
-        finally:
-            with self._markers_lock:
-                self._markers.pop(marker, None)
-
-    def _listen(self) -> None:
-        pubsub = self._redis.pubsub()  # type: ignore[no-untyped-call]
-        # Our own loop around redis-py's PubSub rather than run_in_thread()/run(): PubSub
-        # reconnects and re-subscribes by itself, but only the subscribe confirmation, which
-        # those helpers swallow, says when it is listening again (the moment to resync).
-        requested = False
-        try:
-            while not self._closed.is_set():
-                try:
-                    if not requested:
-                        pubsub.subscribe(self._channel)
-                        requested = True  # from now on redis-py re-subscribes on reconnect
-                    message = pubsub.get_message(timeout=RECONNECT_SECONDS)
-                except Exception as exc:  # the listener outlives any fault
-                    self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
-                    self._closed.wait(RECONNECT_SECONDS)
-                    continue
-                if message is not None:
-                    self._handle(message)
-        finally:
-            pubsub.close()
-
-    def _handle(self, message: Any) -> None:
-        meaning = classify(message, self._warn_channel)
-        if meaning.subscribed:
-            if self._subscribed.is_set():
-                self._subscribers.resync()  # re-subscribed after a drop: events were missed
-            self._subscribed.set()
-        elif meaning.marker is not None:
-            with self._markers_lock:
-                seen = self._markers.get(meaning.marker)
-            if seen is not None:
-                seen.set()
-        elif meaning.event is not None:
-            self._subscribers.deliver((meaning.event,))

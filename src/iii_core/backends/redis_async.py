@@ -2,15 +2,16 @@
 
 Rules: a binding: :class:`AsyncRedisStorage`, an asynchronous storage driver, driven by the same
 core call flow as every other store, with the same key layout, the same compare-and-set script,
-the same memory of last-seen bytes and the same events channel as :class:`RedisStore`
-(:mod:`iii_core.backends._redis_common`), so sync and async clients on one Redis see each
-other's writes and events. Writers of one item in this store take turns (a per-item
+the same memory of last-seen bytes and the same event channels and listener rules as
+:class:`RedisStore` (:mod:`iii_core.backends._redis_common`,
+:mod:`iii_core.backends._redis_listener`), so sync and async clients on one Redis or one Redis
+Cluster see each other's writes and events. Writers of one item in this store take turns (a per-item
 ``asyncio.Lock``), so a hot item costs a queue, not retries.
 
 Handlers run in this store's listener task on the loop; a handler may be a plain function or
 return an awaitable, which is awaited. The listener reconnects and re-subscribes after a
 dropped pub/sub connection and then calls every ``on_resync`` handler; a message that is not a
-change event is logged (rate-limited) and skipped. Every wait has a bound (connect 5 s, any
+change event is counted, logged (rate-limited) and skipped. Every wait has a bound (connect 5 s, any
 command 10 s, the first subscription 5 s): ``watch`` with Redis down raises
 ``StoreCallError`` ``STORE_UNAVAILABLE`` instead of waiting forever.
 """
@@ -18,33 +19,35 @@ command 10 s, the first subscription 5 s): ``watch`` with Redis down raises
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from iii_core._extras import MissingExtra
 from iii_core.backends._base import DriverAsyncStore, wall_clock_ms
+from iii_core.backends._event_routing import publish_commands
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
-    DEFAULT_CHANNEL,
-    MARKER_PREFIX,
-    READY_TIMEOUT_SECONDS,
-    RECONNECT_SECONDS,
+    REPLICA_ACK_TIMEOUT_MS,
     LastSeen,
     backoff_seconds,
     cas_arguments,
     cas_outcome,
-    classify,
     glob_escape,
     redis_error,
+    replicas_missing,
     stored_form,
 )
 from iii_core.backends._redis_common import (
     text as _text,
 )
-from iii_core.backends._subscribers import RateLimitedWarning, run_async
-from iii_core.backends.redis import client_options
+from iii_core.backends._redis_listener import AsyncEventListener
+from iii_core.backends._subscribers import (
+    ChangeEvent,
+    EventHandler,
+    ResyncHandler,
+    TriggerConfig,
+)
+from iii_core.backends.redis import client_options, private_copies
 from iii_core.store import (
     STORE_UNAVAILABLE,
     Changed,
@@ -54,11 +57,11 @@ from iii_core.store import (
     ReadField,
     ReadHash,
     StoreCallError,
-    encode_result,
 )
 
 try:
     import redis.asyncio as aioredis
+    from redis.asyncio.cluster import RedisCluster
     from redis.exceptions import RedisError
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("iii_core.backends.redis_async", "redis", "redis") from None
@@ -69,11 +72,22 @@ __all__ = ["AsyncRedisStorage", "AsyncRedisStore"]
 class AsyncRedisStorage:
     """The asynchronous storage driver on Redis; stored forms are the JSON bytes."""
 
-    def __init__(self, client: aioredis.Redis, channel: str) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis | RedisCluster,
+        *,
+        engine_channel: bool = True,
+        replica_acks: int = 0,
+    ) -> None:
         self._redis = client
         self._compare_and_set = client.register_script(CAS_SCRIPT)
-        self._channel = channel
+        self._cluster = isinstance(client, RedisCluster)
+        self._engine_channel = engine_channel
+        self._replica_acks = replica_acks
         self._last_seen = LastSeen()
+
+    def _publications(self, events: tuple[ChangeEvent, ...]) -> list[tuple[str, str, bytes]]:
+        return publish_commands(events, engine_channel=self._engine_channel, cluster=self._cluster)
 
     async def read_field(self, op: ReadField) -> Any:
         if not op.fresh:
@@ -108,12 +122,14 @@ class AsyncRedisStorage:
             raise redis_error(exc) from None
 
     async def compare_and_set(self, op: CompareAndSet) -> Changed | None:
-        arguments, after = cas_arguments(op, self._channel)
+        arguments, after = cas_arguments(op, self._publications(op.events))
         try:
             reply = await self._compare_and_set(keys=[op.hash_key], args=arguments)
+            changed = cas_outcome(reply)
+            if changed is None and op.write and self._replica_acks:
+                await self._wait_for_replicas(op.hash_key)
         except RedisError as exc:
             raise redis_error(exc, op.hash_key) from None
-        changed = cas_outcome(reply)
         if changed is not None and op.attempt > 0:
             # Contended by other processes: back off, then read, so that the retry starts
             # from the value after the wait rather than the one before it.
@@ -122,38 +138,48 @@ class AsyncRedisStorage:
         self._last_seen.put(op.hash_key, op.field, after if changed is None else changed.current)
         return changed
 
+    async def _wait_for_replicas(self, hash_key: str) -> None:
+        wait = ("WAIT", self._replica_acks, REPLICA_ACK_TIMEOUT_MS)
+        if isinstance(self._redis, RedisCluster):
+            node = self._redis.get_node_from_key(hash_key)
+            acked = await self._redis.execute_command(*wait, target_nodes=node)
+        else:
+            acked = await self._redis.execute_command(*wait)  # type: ignore[no-untyped-call]
+        if acked < self._replica_acks:
+            raise replicas_missing(acked, self._replica_acks)
+
     async def publish(self, op: Publish) -> None:
         try:
-            for event in op.events:
-                await self._redis.publish(self._channel, encode_result(event))
+            for command in self._publications(op.events):
+                await self._redis.execute_command(*command)
         except RedisError as exc:
             raise redis_error(exc) from None
 
 
 class AsyncRedisStore(DriverAsyncStore):
-    """The Redis store for asyncio code. Build it with :meth:`from_url`."""
+    """The Redis store for asyncio code. Build it with :meth:`from_url` or
+    :meth:`from_cluster_url`; ``engine_channel`` and ``replica_acks`` as for ``RedisStore``."""
 
     shares_values = False  # every result is decoded afresh from Redis's bytes
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: aioredis.Redis | RedisCluster,
         *,
-        channel: str = DEFAULT_CHANNEL,
+        engine_channel: bool = True,
+        replica_acks: int = 0,
         clock: Callable[[], int] = wall_clock_ms,
         max_value_bytes: int | None = None,
     ) -> None:
         super().__init__(
-            AsyncRedisStorage(client, channel), clock=clock, max_value_bytes=max_value_bytes
+            AsyncRedisStorage(client, engine_channel=engine_channel, replica_acks=replica_acks),
+            clock=clock,
+            max_value_bytes=max_value_bytes,
         )
         self._redis = client
-        self._channel = channel
-        self._listener: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
-        # One report per minute at most, per store, of each kind of trouble on the channel.
-        self._warn_channel = RateLimitedWarning("ignored a message on the events channel")
-        self._warn_listener = RateLimitedWarning("the Redis events listener lost its connection")
-        self._markers: dict[bytes, asyncio.Event] = {}
+        self._events = AsyncEventListener(
+            client, cluster=isinstance(client, RedisCluster), engine_channel=engine_channel
+        )
 
     @classmethod
     def from_url(cls, url: str, *, max_connections: int = 64, **kwargs: Any) -> AsyncRedisStore:
@@ -164,77 +190,72 @@ class AsyncRedisStore(DriverAsyncStore):
         )
         return cls(aioredis.Redis(connection_pool=pool), **kwargs)
 
+    @classmethod
+    def from_cluster_url(
+        cls, url: str, *, max_connections: int = 64, **kwargs: Any
+    ) -> AsyncRedisStore:
+        """``AsyncRedisStore.from_cluster_url("redis://127.0.0.1:7000")``: any node of a Redis
+        Cluster (Redis 7 or later). At most ``max_connections`` connections per node."""
+        client = RedisCluster.from_url(url, max_connections=max_connections, **client_options())
+        return cls(client, **kwargs)
+
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
-        await self._redis.aclose(close_connection_pool=True)
+        await self._events.close()
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.aclose()
+        else:
+            await self._redis.aclose(close_connection_pool=True)
 
     async def __aenter__(self) -> AsyncRedisStore:
         return self
 
+    def event_counts(self) -> dict[str, Any]:
+        """As :meth:`RedisStore.event_counts`."""
+        return self._events.counts()
+
     # -- delivery across processes ------------------------------------------------------------
 
-    async def _start_events(self) -> None:
-        if self._listener is None:
-            self._listener = asyncio.create_task(self._listen(), name="iii-core-redis-events")
+    async def subscribe(
+        self,
+        config: TriggerConfig,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        """As :meth:`RedisStore.subscribe`."""
+        return await self._add(config, handler, on_resync, private_copies)
+
+    async def watch(
+        self,
+        handler: EventHandler,
+        *,
+        on_resync: ResyncHandler | None = None,
+        private_copies: bool = True,
+    ) -> Callable[[], None]:
+        """As :meth:`RedisStore.watch`: this process then decodes every event."""
+        return await self._add(None, handler, on_resync, private_copies)
+
+    async def _add(
+        self,
+        config: TriggerConfig | None,
+        handler: EventHandler,
+        on_resync: ResyncHandler | None,
+        private: bool,
+    ) -> Callable[[], None]:
         try:
-            await asyncio.wait_for(self._subscribed.wait(), READY_TIMEOUT_SECONDS)
-        except TimeoutError:
+            return await self._events.add(config, private_copies(handler, private), on_resync)
+        except (TimeoutError, RedisError) as exc:
             raise StoreCallError(
-                STORE_UNAVAILABLE,
-                f"Redis is unavailable: could not subscribe to {self._channel!r} "
-                f"within {READY_TIMEOUT_SECONDS:g} s",
+                STORE_UNAVAILABLE, f"Redis is unavailable: could not subscribe: {exc}"
             ) from None
 
+    async def _start_events(self) -> None:
+        """Unused: :meth:`subscribe` and :meth:`watch` start the listener."""
+
     async def sync_events(self, timeout: float = 5.0) -> None:
-        """Return once every event this client published before the call has been handed to
-        this store's handlers."""
-        await self._start_events()
-        marker = MARKER_PREFIX + uuid.uuid4().hex.encode()
-        seen = self._markers[marker] = asyncio.Event()
+        """As :meth:`RedisStore.sync_events`."""
         try:
-            await self._redis.publish(self._channel, marker)
-            await asyncio.wait_for(seen.wait(), timeout)
+            await self._events.sync(timeout)
         except RedisError as exc:
             raise redis_error(exc) from None
-        finally:
-            self._markers.pop(marker, None)
-
-    async def _listen(self) -> None:
-        pubsub = self._redis.pubsub()
-        # Our own loop around redis-py's PubSub rather than run_in_thread()/run(): PubSub
-        # reconnects and re-subscribes by itself, but only the subscribe confirmation, which
-        # those helpers swallow, says when it is listening again (the moment to resync).
-        requested = False
-        try:
-            while True:
-                try:
-                    if not requested:
-                        await pubsub.subscribe(self._channel)
-                        requested = True  # from now on redis-py re-subscribes on reconnect
-                    message = await pubsub.get_message(timeout=RECONNECT_SECONDS)
-                except Exception as exc:  # the listener outlives any fault
-                    self._warn_listener(f"{type(exc).__name__}: {exc}; reconnecting")
-                    await asyncio.sleep(RECONNECT_SECONDS)
-                    continue
-                if message is not None:
-                    await self._handle(message)
-        finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-    async def _handle(self, message: Any) -> None:
-        meaning = classify(message, self._warn_channel)
-        if meaning.subscribed:
-            if self._subscribed.is_set():
-                for resync in self._subscribers.resync_calls():
-                    await run_async(resync, "resync handler failed")
-            self._subscribed.set()
-        elif meaning.marker is not None:
-            seen = self._markers.get(meaning.marker)
-            if seen is not None:
-                seen.set()
-        elif meaning.event is not None:
-            for call in self._subscribers.calls(meaning.event):
-                await run_async(call, "change event handler failed")
