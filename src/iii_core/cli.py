@@ -38,6 +38,7 @@ from iii_core._cli_exit import (
 )
 from iii_core._copy import add_copy_command
 from iii_core._extras import MissingExtra, require_extra
+from iii_core._redis_options import add_redis_options, redis_store_options
 from iii_core.backends import MemoryStore, Store
 from iii_core.backends.engine_dir import ENGINE_DIR_HELP
 from iii_core.errors import ErrorCode
@@ -119,9 +120,10 @@ Every function, its payload, result and errors: docs/reference.md in the source 
 
 The store is in memory (default), durable with --data FILE (an append-only log replayed on
 start; FILE is created if missing, its directory must exist), shared on Redis with
---redis URL (redis://HOST:PORT/DB, rediss://... or unix://PATH; needs the 'redis' extra), or
-an iii app's own data with --engine-dir DIR (the engine's file-based kv directories; stop the
-engine first: docs/engine-dir.md).
+--redis URL (redis://HOST:PORT/DB, rediss://... or unix://PATH; needs the 'redis' extra) or on
+a Redis Cluster with --redis-cluster URL (any node; on Redis, --no-engine-channel and
+--replica-acks N: see docs/deployment.md), or an iii app's own data with --engine-dir DIR (the
+engine's file-based kv directories; stop the engine first: docs/engine-dir.md).
 
 Examples:
   $ echo '{"function_id": "state::set", "payload": {"scope": "s", "key": "k", "value": 1}}' \\
@@ -143,13 +145,15 @@ extra.
   GET /stats                 the server's counters (connections, messages, drops, ...)
 
 The store is in memory (default), durable with --data FILE, an iii app's own data with
---engine-dir DIR, or shared on Redis with --redis URL, where the writes of every process reach
-every subscriber. A client whose unsent bytes are over
---max-buffer when a new message comes is disconnected (it can reconnect and join again for a
-fresh sync). A call needs Content-Type: application/json. With a token (--token, or the
-III_CORE_TOKEN environment variable), /call, /stats and the upgrade need
-"Authorization: Bearer <token>". Every limit below has a default; docs/websocket.md has every
-rule.
+--engine-dir DIR, or shared on Redis with --redis URL or on a Redis Cluster with
+--redis-cluster URL (any node), where the writes of every process reach every subscriber; each
+process listens only to the groups its clients joined, and an iii engine on the same Redis
+sees iii-core's writes and iii-core its (unless --no-engine-channel).
+A client whose unsent bytes are over --max-buffer when a new message comes is disconnected (it
+can reconnect and join again for a fresh sync). A call needs Content-Type: application/json.
+With a token (--token, or the III_CORE_TOKEN environment variable), /call, /stats and the
+upgrade need "Authorization: Bearer <token>". Every limit below has a default;
+docs/websocket.md has every rule.
 
 Example:
   $ iii-core serve --port 3112 --data store.log &
@@ -240,17 +244,26 @@ def _open_store(command: str, args: argparse.Namespace) -> Store:
             return EngineDirStore.from_spec(args.engine_dir)
         except StoreCallError as exc:  # locked, unopenable, or not a directory spec
             raise CommandError(f"iii-core {command}: {exc.message}") from None
-    if args.redis is not None:
-        require_extra("redis", f"iii-core {command} --redis")
+    if args.redis is not None or args.redis_cluster is not None:
+        option, url = (
+            ("--redis", args.redis)
+            if args.redis is not None
+            else ("--redis-cluster", args.redis_cluster)
+        )
+        require_extra("redis", f"iii-core {command} {option}")
         from iii_core.backends.redis import RedisStore
 
         try:
-            return RedisStore.from_url(args.redis)
+            if args.redis_cluster is not None:
+                return RedisStore.from_cluster_url(url, **redis_store_options(args))
+            return RedisStore.from_url(url, **redis_store_options(args))
         except ValueError as exc:
             raise CommandError(
-                f"iii-core {command}: --redis {args.redis!r} is not a Redis URL: {exc}",
+                f"iii-core {command}: {option} {url!r} is not a Redis URL: {exc}",
                 EXIT_USAGE,
             ) from None
+        except Exception as exc:  # a cluster client asks the cluster for its map at once
+            raise CommandError(f"iii-core {command}: {option} {url!r}: {exc}") from None
     try:
         return MemoryStore(args.data)
     except OSError as exc:
@@ -329,6 +342,7 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
         "--redis", metavar="URL", help="use the Redis store at URL, e.g. redis://127.0.0.1:6379/0"
     )
     where.add_argument("--engine-dir", metavar="DIR", help=ENGINE_DIR_HELP)
+    add_redis_options(parser, where)
 
 
 def build_parser() -> argparse.ArgumentParser:

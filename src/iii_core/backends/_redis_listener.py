@@ -18,9 +18,10 @@ channel (:data:`~iii_core.backends._event_inbox.MARKER_CHANNEL`), never on an ev
 When the connection drops the pump (or redis-py itself) reconnects and listens again on
 everything, and then calls every subscription's resync handler, because events published
 meanwhile are gone (Redis pub/sub keeps nothing). Our own pump rather than redis-py's
-``run_in_thread()``/``run()``: those swallow the subscribe confirmations, and only they say when
-listening (again) begins, the moment ``add`` returns or the resync is due. Handlers run in the pump (the listener
-thread, or the listener task); a failing handler is logged and the others still run.
+``run_in_thread()``/``run()``: those swallow the subscribe confirmations, and only they say
+when listening (again) begins, the moment ``add`` returns or the resync is due. Handlers run in
+the pump (the listener thread, or the listener task); a failing handler is logged and the
+others still run.
 
 Budget: one PubSub connection per store on a single Redis; on a cluster one per primary that
 owns a listened route, plus one for the firehoses (redis-py's ClusterPubSub).

@@ -3,7 +3,9 @@ SIGTERM.
 
 Rules: a binding. The store is the embedded ``MemoryStore`` (durable with a data file), an
 ``EngineDirStore`` (an iii app's own data directory, ``--engine-dir``) or an
-``AsyncRedisStore``, where the events of every process on that Redis reach every subscriber.
+``AsyncRedisStore`` on one Redis or a Redis Cluster, where the events of every process on that
+Redis reach every subscriber (``--no-engine-channel`` and ``--replica-acks``: see
+docs/deployment.md). A store that cannot be reached is one line and exit status 1.
 One line on standard output announces the address once the server listens (with the port it
 picked, for port 0); everything else goes to standard error through :mod:`logging`: the access
 log (``iii_core.server.access``, INFO, off with ``--no-access-log``), the store becoming
@@ -27,7 +29,7 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from iii_core._cli_exit import (
@@ -40,6 +42,7 @@ from iii_core._cli_exit import (
     report,
 )
 from iii_core._extras import MissingExtra, require_extra
+from iii_core._redis_options import add_redis_options, redis_store_options
 from iii_core.backends import MemoryStore, Store
 from iii_core.backends.engine_dir import ENGINE_DIR_HELP
 from iii_core.errors import IIICoreError
@@ -113,6 +116,7 @@ def build_parser(description: str, epilog: str) -> argparse.ArgumentParser:
     where.add_argument("--data", metavar="FILE", help="make the embedded store durable")
     where.add_argument("--redis", metavar="URL", help="use the Redis store at URL")
     where.add_argument("--engine-dir", metavar="DIR", help=ENGINE_DIR_HELP)
+    add_redis_options(parser, where)
     parser.add_argument(
         "--max-value-bytes",
         type=_positive(int),
@@ -161,7 +165,13 @@ def build_parser(description: str, epilog: str) -> argparse.ArgumentParser:
 
 
 def _open_store(
-    data: str | None, redis_url: str | None, max_value_bytes: int, engine_dir: str | None = None
+    data: str | None,
+    redis_url: str | None,
+    redis_cluster_url: str | None,
+    redis_options: Mapping[str, Any],
+    *,
+    max_value_bytes: int,
+    engine_dir: str | None = None,
 ) -> Store | AsyncRedisStore:
     """The store to serve; :class:`CommandError` when it cannot be opened."""
     if engine_dir is not None:
@@ -171,15 +181,27 @@ def _open_store(
             return EngineDirStore.from_spec(engine_dir, max_value_bytes=max_value_bytes)
         except IIICoreError as exc:  # locked, unopenable, or not a directory spec
             raise CommandError(f"{_PROG}: {exc.message}") from None
-    if redis_url is not None:
-        require_extra("redis", f"{_PROG} --redis")
+    if redis_url is not None or redis_cluster_url is not None:
+        option, url = (
+            ("--redis", redis_url)
+            if redis_url is not None
+            else ("--redis-cluster", redis_cluster_url)
+        )
+        require_extra("redis", f"{_PROG} {option}")
         from iii_core.backends.redis_async import AsyncRedisStore
 
         try:
-            return AsyncRedisStore.from_url(redis_url, max_value_bytes=max_value_bytes)
+            if redis_cluster_url is not None:
+                return AsyncRedisStore.from_cluster_url(
+                    redis_cluster_url, max_value_bytes=max_value_bytes, **redis_options
+                )
+            assert redis_url is not None
+            return AsyncRedisStore.from_url(
+                redis_url, max_value_bytes=max_value_bytes, **redis_options
+            )
         except ValueError as exc:
             raise CommandError(
-                f"{_PROG}: --redis {redis_url!r} is not a Redis URL: {exc}", EXIT_USAGE
+                f"{_PROG}: {option} {url!r} is not a Redis URL: {exc}", EXIT_USAGE
             ) from None
     try:
         return MemoryStore(data, max_value_bytes=max_value_bytes)
@@ -261,22 +283,39 @@ def serve(
     data: str | None = None,
     redis_url: str | None = None,
     engine_dir: str | None = None,
+    redis_cluster_url: str | None = None,
+    redis_options: Mapping[str, Any] | None = None,
     max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
     limits: Limits = DEFAULT_LIMITS,
     access: Access = DEFAULT_ACCESS,
 ) -> int:
     """Serve until SIGINT or SIGTERM; returns the exit status (``EXIT_FAILED`` when the store
     cannot be opened or the address bound, ``EXIT_USAGE`` for a malformed Redis URL), having
-    said why in one line on standard error."""
+    said why in one line on standard error. ``redis_options``: keyword arguments of the Redis
+    store (``engine_channel``, ``replica_acks``)."""
+
+    async def run() -> None:
+        # Opened on the loop: a Redis Cluster client asks the cluster for its map there.
+        store = _open_store(
+            data,
+            redis_url,
+            redis_cluster_url,
+            redis_options or {},
+            max_value_bytes=max_value_bytes,
+            engine_dir=engine_dir,
+        )
+        await _serve(host, port, store, _fit_descriptors(limits), access)
+
     try:
-        store = _open_store(data, redis_url, max_value_bytes, engine_dir)
-        asyncio.run(_serve(host, port, store, _fit_descriptors(limits), access))
+        asyncio.run(run())
     except MissingExtra as exc:
         return report(exc.message, EXIT_FAILED)
     except CommandError as exc:
         return report(exc.message, exc.status)
     except OSError as exc:
         return report(f"{_PROG}: {exc}", EXIT_FAILED)
+    except IIICoreError as exc:  # the store cannot be reached (STORE_UNAVAILABLE)
+        return report(f"{_PROG}: {exc.message}", EXIT_FAILED)
     return EXIT_OK
 
 
@@ -306,6 +345,8 @@ def main(argv: Sequence[str], *, description: str, epilog: str) -> int:
         data=args.data,
         redis_url=args.redis,
         engine_dir=args.engine_dir,
+        redis_cluster_url=args.redis_cluster,
+        redis_options=redis_store_options(args),
         max_value_bytes=args.max_value_bytes,
         limits=limits,
         access=access,

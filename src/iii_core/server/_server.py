@@ -9,9 +9,13 @@ to whom; this module only carries out its answers. One asyncio event loop runs e
 - ``GET /`` with ``Upgrade: websocket`` opens a stream socket (the auth hook runs before the
   upgrade is answered and cannot refuse it); client frames are handled one at a time per
   connection, each join's hooks and sync read awaited before the next frame, as the engine does.
-- Every change event of the store (from this process, or from every process on the same Redis)
-  is encoded once and written to each matching subscription's connection without waiting for
-  any client; slow clients are dropped (see :mod:`._socket`).
+- The server follows the changes of the groups its clients joined (:mod:`._routes`; on Redis,
+  only those groups' channels are listened to and decoded); every change event of those groups
+  (from this process, or from every process on the same Redis) is encoded once and written to
+  each matching subscription's connection without waiting for any client; slow clients are
+  dropped (see :mod:`._socket`). When the store says events may have been missed (its Redis
+  subscription was down, or a group's slot moved), every live subscription gets a fresh
+  ``sync`` (:meth:`StreamServer.resync`).
 - ``POST /call/{function_id}`` answers a ``stream::*`` / ``state::*`` call (see :mod:`._calls`);
   ``GET /stats`` gives the counters; anything else is ``404`` (``405`` for a wrong method,
   ``426`` for ``/`` without an upgrade).
@@ -51,9 +55,11 @@ from iii_core.server._connection import ClientConnection
 from iii_core.server._hooks import AuthHook, JoinHook, LeaveHook, run_hook, run_hooks
 from iii_core.server._http import Refusal, RequestHead
 from iii_core.server._limits import DEFAULT_ACCESS, DEFAULT_LIMITS, Access, Limits
+from iii_core.server._routes import GroupRoutes
 from iii_core.server._socket import StreamSocket, text_frame
 from iii_core.server._stats import Counters, ServerStats
 from iii_core.server._store import StoreLink
+from iii_core.store import StoreCallError
 from iii_core.subscriptions import (
     ReadSync,
     Refuse,
@@ -113,6 +119,7 @@ class StreamServer:
         clock: Callable[[], int] = wall_clock_ms,
     ) -> None:
         self._link = StoreLink(store)
+        self._routes = GroupRoutes(self._link, self._deliver, on_resync=self.resync)
         self._host = host
         self._port = port
         self._auth = auth
@@ -145,13 +152,11 @@ class StreamServer:
 
     async def start(self) -> None:
         """Listen; an address that cannot be bound raises ``OSError`` naming ``host:port``."""
-        await self._link.watch(self._deliver)
         try:
             self._server = await asyncio.get_running_loop().create_server(
                 lambda: ClientConnection(self), self._host, self._port, backlog=LISTEN_BACKLOG
             )
         except OSError as exc:
-            self._link.unwatch()
             host, port = self._host, self._port
             where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             reason = os.strerror(exc.errno).lower() if exc.errno else str(exc)
@@ -169,7 +174,7 @@ class StreamServer:
         server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
-        self._link.unwatch()
+        self._routes.close()
         for connection in list(self._connections):
             connection.shut()
         await self._settle(self.limits.close_timeout)
@@ -203,9 +208,13 @@ class StreamServer:
         await self.stop()
 
     def stats(self) -> ServerStats:
+        events = self._link.event_counts()
         return ServerStats(
             connections=len(self._sockets),
             subscriptions=self._hub.subscription_count,
+            groups_followed=len(self._routes.groups),
+            events_received=events.get("events_received", 0),
+            events_decoded=events.get("events_decoded", 0),
             **dataclasses.asdict(self.counters),
         )
 
@@ -250,7 +259,9 @@ class StreamServer:
 
     async def _disconnect(self, socket: StreamSocket) -> None:
         try:
-            for leave in self._hub.disconnect(socket):
+            leaves = self._hub.disconnect(socket)
+            await self._follow_groups()
+            for leave in leaves:
                 await run_hooks(self._leave_hooks, leave.event)
         finally:
             # Counted as open until its leave hooks have run.
@@ -376,6 +387,13 @@ class StreamServer:
 
     # -- change events ------------------------------------------------------------------------
 
+    async def _follow_groups(self) -> None:
+        try:
+            await self._routes.follow(self._hub.groups)
+        except StoreCallError as exc:
+            # The store is unreachable: the next join or leave tries again.
+            log.warning("could not follow the joined groups' changes: %s", exc)
+
     def _deliver(self, event: ChangeEvent) -> None:
         self._send(self._hub.publish(event))
 
@@ -398,11 +416,14 @@ class StreamServer:
             socket.close(CloseCode.POLICY_VIOLATION, action.reason)
             return
         if isinstance(action, RunLeaveHooks):
+            await self._follow_groups()
             await run_hooks(self._leave_hooks, action.event)
             return
         results = await run_hooks(self._join_hooks, action.event)
         outcome = self._hub.admit(action, results, self._clock())
         if isinstance(outcome, ReadSync):
+            # The group's changes are followed before its sync is read: none is missed.
+            await self._follow_groups()
             await self._sync(outcome)
         else:
             self._send(outcome)

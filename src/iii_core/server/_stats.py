@@ -46,6 +46,10 @@ class ServerStats:
     - ``refused_requests``: requests refused by the Host, Origin, token or content-type rules.
     - ``oversized_requests``: requests refused for a head or body over its limit.
     - ``timeouts``: connections closed by the header, body or idle timeout.
+    - ``groups_followed``: stream groups whose changes the server follows (joined by a client).
+    - ``events_received`` / ``events_decoded``: change events this process received from Redis
+      and decoded (0 for the embedded store): with per-group routing a process decodes only
+      the events of the groups it follows.
     """
 
     connections: int
@@ -62,3 +66,6 @@ class ServerStats:
     refused_requests: int
     oversized_requests: int
     timeouts: int
+    groups_followed: int = 0
+    events_received: int = 0
+    events_decoded: int = 0

@@ -12,6 +12,8 @@ resync signal (its pub/sub connection dropped, so events may have been missed) g
 the same queue, after the events delivered before it, to ``on_resync``.
 
 Events are handed over without a copy (``private_copies=False``): the server only encodes them.
+Besides ``watch`` (every event), ``subscribe`` hands over the events of one trigger config, so
+that a server on Redis listens only to the groups its clients joined (see ``_routes``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from iii_core.backends import AsyncStore, ChangeEvent, Store
+from iii_core.backends import AsyncStore, ChangeEvent, Store, TriggerConfig
 
 __all__ = ["StoreLink"]
 
@@ -53,6 +55,22 @@ class StoreLink:
         """Run ``deliver(event)`` on the running loop for every change event, and
         ``on_resync()`` when the store reports that events may have been missed, until
         :meth:`unwatch`."""
+        self._unwatch = await self.subscribe(None, deliver, on_resync)
+
+    def event_counts(self) -> dict[str, Any]:
+        """The store's counts of events received from and decoded off Redis (empty for a
+        store that receives none)."""
+        counts = getattr(self.store, "event_counts", None)
+        return dict(counts()) if counts is not None else {}
+
+    async def subscribe(
+        self,
+        config: TriggerConfig | None,
+        deliver: Callable[[ChangeEvent], None],
+        on_resync: Callable[[], None] | None = None,
+    ) -> Callable[[], None]:
+        """As :meth:`watch`, for the events ``config`` matches (``None``: every event);
+        returns ``unsubscribe``."""
         loop = asyncio.get_running_loop()
         loop_thread = threading.get_ident()
         queued: deque[Any] = deque()
@@ -93,9 +111,12 @@ class StoreLink:
                 scheduled = True
             loop.call_soon_threadsafe(drain)
 
-        self._unwatch = await self._store.watch(
-            receive, on_resync=lambda: receive(_RESYNC), private_copies=False
-        )
+        def resync() -> None:
+            receive(_RESYNC)
+
+        if config is None:
+            return await self._store.watch(receive, on_resync=resync, private_copies=False)
+        return await self._store.subscribe(config, receive, on_resync=resync, private_copies=False)
 
     def unwatch(self) -> None:
         if self._unwatch is not None:

@@ -131,6 +131,11 @@ class SubscriptionHub(Generic[Connection]):
         return tuple(self._held(connection).subscriptions.values())
 
     @property
+    def groups(self) -> frozenset[tuple[str, str]]:
+        """The ``(stream_name, group_id)`` pairs some subscription watches."""
+        return frozenset(self._groups)
+
+    @property
     def subscription_count(self) -> int:
         return sum(len(held.subscriptions) for held in self._connections.values())
 
