@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from redis.crc import key_slot as redis_py_key_slot
 
 from iii_core._generated.state import StateChangeEvent, StateTriggerConfig
 from iii_core._generated.stream import StreamChangeEvent, StreamTriggerConfig
-from iii_core.backends._engine_channel import ENGINE_CHANNEL
+from iii_core.backends._engine_channel import ENGINE_CHANNEL, decode_engine_message
 from iii_core.backends._event_routing import (
     FIREHOSE,
     ROUTE_PREFIX,
@@ -23,6 +24,7 @@ from iii_core.backends._event_routing import (
     key_slot,
     needed_channels,
     publications,
+    publish_commands,
     route_channel,
 )
 from iii_core.backends._subscribers import _matches
@@ -217,3 +219,25 @@ def test_watch_listens_on_the_firehoses() -> None:
     assert needed_channels(None, engine_channel=True) == {ENGINE_CHANNEL, FIREHOSE}
     assert needed_channels(None, engine_channel=False) == {FIREHOSE}
     assert needed_channels(StreamTriggerConfig(), engine_channel=True) == frozenset()
+
+
+@given(st.lists(events, max_size=5), st.booleans(), st.booleans())
+def test_publish_commands_carry_each_event_to_its_route_and_firehose(
+    changes: list[Any], engine_channel: bool, cluster: bool
+) -> None:
+    commands = publish_commands(changes, engine_channel=engine_channel, cluster=cluster)
+    assert len(commands) == 2 * len(changes)
+    for event, (route, firehose) in zip(
+        changes, zip(commands[::2], commands[1::2], strict=True), strict=True
+    ):
+        command, channel, message = route
+        assert (command, channel) == ("SPUBLISH" if cluster else "PUBLISH", event_route(event))
+        assert msgspec.json.decode(message, type=type(event)) == event
+        command, channel, message = firehose
+        assert command == "PUBLISH"
+        if engine_channel and isinstance(event, StreamChangeEvent):
+            assert channel == ENGINE_CHANNEL
+            assert decode_engine_message(message) == event
+        else:
+            assert channel == FIREHOSE
+            assert msgspec.json.decode(message, type=type(event)) == event
