@@ -32,7 +32,7 @@ from iii_core.backends._engine_channel import (
     decode_engine_message,
     is_own_copy,
 )
-from iii_core.backends._event_routing import ChannelChanges, RouteTable
+from iii_core.backends._event_routing import ROUTE_PREFIX, ChannelChanges, RouteTable
 from iii_core.backends._subscribers import (
     ChangeEvent,
     EventHandler,
@@ -81,7 +81,8 @@ class EventCounts:
 class EventInbox:
     """Subscriptions, the channels they need, and what each received message is for."""
 
-    def __init__(self, *, engine_channel: bool) -> None:
+    def __init__(self, *, engine_channel: bool, cluster: bool = False) -> None:
+        self.cluster = cluster
         self.routes = RouteTable(engine_channel=engine_channel)
         self.counts = EventCounts()
         # One report per minute at most, per store, of messages that are no change event.
@@ -94,8 +95,11 @@ class EventInbox:
 
     @property
     def channels(self) -> frozenset[str]:
-        """The channels to listen on: the subscriptions' and the marker channel."""
+        """The channels to listen on: the subscriptions', and the marker channel beside any
+        classic one (on a cluster, markers for shard channels go on those channels)."""
         channels = self.routes.channels
+        if self.cluster and all(channel.startswith(ROUTE_PREFIX) for channel in channels):
+            return channels
         return channels | {MARKER_CHANNEL} if channels else channels
 
     def add(

@@ -5,7 +5,8 @@ channels the store's subscriptions need, for threads (:class:`EventListener`) an
 Rules: a thin pump around :class:`~iii_core.backends._event_inbox.EventInbox`. The pump owns
 its PubSub alone (redis-py's PubSub is not thread-safe): callers change the inbox, and the pump
 reconciles what it listens on with ``inbox.channels`` between reads (:func:`reconcile`), so a new
-subscription waits at most one read timeout (:data:`READ_TIMEOUT_SECONDS`) plus a round trip.
+subscription waits at most one read timeout (:data:`READ_TIMEOUT_SECONDS`; on a cluster, whose
+per-node connections are polled, :data:`IDLE_POLL_SECONDS` when idle) plus a round trip.
 ``add`` returns once Redis has confirmed every channel the subscription needs, so no event
 published after it returns is missed. On a Redis Cluster, route channels are shard channels
 (``SSUBSCRIBE``; redis-py's ClusterPubSub follows them when slots move) and the firehoses are
@@ -63,6 +64,10 @@ __all__ = [
 log = logging.getLogger("iii_core.backends.redis")
 
 READ_TIMEOUT_SECONDS: Final = 0.02
+# On a cluster the PubSub has one connection per node and no way to wait on all of them at once
+# (redis-py waits on one node after the other): it is polled, and sleeps this long when idle.
+IDLE_POLL_SECONDS: Final = 0.005
+_BATCH: Final = 256
 _RECONNECT_SECONDS: Final = 0.2
 _CONFIRMATIONS: Final = frozenset({b"subscribe", b"ssubscribe", "subscribe", "ssubscribe"})
 _MESSAGES: Final = frozenset({b"message", b"smessage", "message", "smessage"})
@@ -89,16 +94,15 @@ def reconcile(
 
 
 def marker_publications(channels: frozenset[str], *, cluster: bool) -> list[tuple[str, bool]]:
-    """Where ``sync_events`` publishes its marker: (channel, sharded). On one Redis the marker
-    channel is enough (one connection hears every channel in publication order); on a cluster,
-    also every listened route, each on its shard, because order holds only per node (and the
-    marker channel is published through every primary, :func:`marker_commands`)."""
-    if not channels:
-        return []
-    where = [(MARKER_CHANNEL, False)]
-    if cluster:
-        where.extend((c, True) for c in sorted(channels) if _sharded(c, cluster))
-    return where
+    """Where ``sync_events`` publishes its marker, given the ``channels`` listened on:
+    (channel, sharded). On one Redis the marker channel is enough (one connection hears every
+    channel in publication order); on a cluster, order holds only per node, so every listened
+    route gets one on its shard, and the marker channel (listened beside any classic channel)
+    one through every primary (:func:`marker_commands`)."""
+    if not cluster:
+        return [(MARKER_CHANNEL, False)] if channels else []
+    where = [(MARKER_CHANNEL, False)] if MARKER_CHANNEL in channels else []
+    return where + [(c, True) for c in sorted(channels) if _sharded(c, cluster)]
 
 
 def marker_commands(
@@ -157,7 +161,7 @@ class _Pump:
     def __init__(self, *, cluster: bool, engine_channel: bool) -> None:
         self.cluster = cluster
         self.engine_channel = engine_channel
-        self.inbox = EventInbox(engine_channel=engine_channel)
+        self.inbox = EventInbox(engine_channel=engine_channel, cluster=cluster)
         self.listening: set[str] = set()
         self.confirmed: set[str] = set()
         # A channel confirmed again (redis-py re-subscribed after a drop), or a reconnection by
@@ -344,13 +348,27 @@ class EventListener:
         with self._changed:
             classic, sharded = self._pump.sources()
         messages = []
-        if sharded:
-            messages.append(pubsub.get_sharded_message(timeout=READ_TIMEOUT_SECONDS))
-        if classic:
-            messages.append(pubsub.get_message(timeout=READ_TIMEOUT_SECONDS))
-        if not messages:
-            self._closed.wait(READ_TIMEOUT_SECONDS)
+        if not self._pump.cluster:
+            if classic:
+                messages.append(pubsub.get_message(timeout=READ_TIMEOUT_SECONDS))
+            else:
+                self._closed.wait(READ_TIMEOUT_SECONDS)
+        else:
+            for _ in range(_BATCH):
+                found = 0
+                if sharded:
+                    messages.append(pubsub.get_sharded_message(timeout=0))
+                    found += messages[-1] is not None
+                if classic:
+                    messages.append(pubsub.get_message(timeout=0))
+                    found += messages[-1] is not None
+                if not found:
+                    break
+            if not any(messages):
+                self._closed.wait(IDLE_POLL_SECONDS)
         for message in messages:
+            if message is None:
+                continue
             with self._changed:
                 calls = self._pump.take(message)
                 self._changed.notify_all()
@@ -464,16 +482,29 @@ class AsyncEventListener:
     async def _read(self, pubsub: Any) -> None:
         classic, sharded = self._pump.sources()
         messages = []
-        if sharded:
-            messages.append(await pubsub.get_sharded_message(timeout=READ_TIMEOUT_SECONDS))
-        if classic:
-            messages.append(await pubsub.get_message(timeout=READ_TIMEOUT_SECONDS))
-        if not messages:
-            await asyncio.sleep(READ_TIMEOUT_SECONDS)
+        if not self._pump.cluster:
+            if classic:
+                messages.append(await pubsub.get_message(timeout=READ_TIMEOUT_SECONDS))
+            else:
+                await asyncio.sleep(READ_TIMEOUT_SECONDS)
+        else:
+            for _ in range(_BATCH):
+                found = 0
+                if sharded:
+                    messages.append(await pubsub.get_sharded_message(timeout=0))
+                    found += messages[-1] is not None
+                if classic:
+                    messages.append(await pubsub.get_message(timeout=0))
+                    found += messages[-1] is not None
+                if not found:
+                    break
+            if not any(messages):
+                await asyncio.sleep(IDLE_POLL_SECONDS)
         for message in messages:
+            if message is None:
+                continue
             calls = self._pump.take(message)
-            if message is not None:
-                async with self._changed:
-                    self._changed.notify_all()
+            async with self._changed:
+                self._changed.notify_all()
             for handler, event in calls:
                 await run_async(partial(handler, event), "change event handler failed")
