@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,10 @@ class Run:
     stats: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _same(subscriber: GroupSubscriber) -> GroupSubscriber:
+    return subscriber
+
+
 def group_name(process: int, group: int) -> str:
     return f"p{process}g{group}"
 
@@ -132,7 +137,7 @@ async def load(servers: list[ServeProcess], run: Run) -> None:
         for g in range(run.groups):
             for _ in range(run.subscribers):
                 subscriber = GroupSubscriber(len(subscribers), group_name(p, g), run.latencies)
-                await loop.create_connection(lambda sub=subscriber: sub, "127.0.0.1", server.port)
+                await loop.create_connection(partial(_same, subscriber), "127.0.0.1", server.port)
                 subscribers.append(subscriber)
     await asyncio.wait_for(asyncio.gather(*(s.synced for s in subscribers)), 120)
     await asyncio.sleep(0.5)
