@@ -43,13 +43,13 @@ from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 from tests.server.support import ServeProcess
 
-from bench.ws_load import Subscriber, _percentile, _stats
+from bench.ws_load import FLEET_END, FLEET_START, Subscriber, _percentile, _stats
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS-ws.md"
 BASE_COMMIT = "236c459"
 BASE_TREE = Path(tempfile.gettempdir()) / "base-fleet"
-SECTION_START, SECTION_END = "<!-- fleet: start -->", "<!-- fleet: end -->"
+SECTION_START, SECTION_END = FLEET_START, FLEET_END
 STREAM = "fleet"
 
 

@@ -41,6 +41,8 @@ from bench.http_load import MARKER as HTTP_MARKER
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS-ws.md"
+# bench.fleet's section (bench.fleet imports this module, so the markers are spelled here too).
+FLEET_START, FLEET_END = "<!-- fleet: start -->", "<!-- fleet: end -->"
 STREAM, GROUP = "load", "g"
 BUCKET_NS = 100_000  # 0.1 ms
 BUCKETS = 100_000  # up to 10 s; the last bucket holds anything slower
@@ -359,10 +361,15 @@ def main(argv: list[str] | None = None) -> int:
     text = report(runs, " ".join(["python -m bench.ws_load", *given]), load_before)
     print(text)
     if args.record:
-        # The HTTP section below the marker is bench.http_load's: kept as it is.
+        # The HTTP section below the marker is bench.http_load's, the fleet section between its
+        # markers bench.fleet's: both kept as they are.
         old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
         _, marker, http = old.partition(HTTP_MARKER)
-        RESULTS.write_text(text + (f"\n{marker}{http}" if marker else ""), encoding="utf-8")
+        start, end = old.find(FLEET_START), old.find(FLEET_END)
+        fleet = f"\n{old[start : end + len(FLEET_END)]}\n" if 0 <= start < end else ""
+        RESULTS.write_text(
+            text + fleet + (f"\n{marker}{http}" if marker else ""), encoding="utf-8"
+        )
     return 0
 
 
