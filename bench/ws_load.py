@@ -41,7 +41,7 @@ from bench.http_load import MARKER as HTTP_MARKER
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS-ws.md"
-# bench.fleet's section (bench.fleet imports this module, so the markers are spelled here too).
+# The markers of bench.fleet's section (here, as bench.fleet imports this module).
 FLEET_START, FLEET_END = "<!-- fleet: start -->", "<!-- fleet: end -->"
 STREAM, GROUP = "load", "g"
 BUCKET_NS = 100_000  # 0.1 ms

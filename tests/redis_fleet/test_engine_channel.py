@@ -206,6 +206,9 @@ def test_what_serde_would_read_is_read() -> None:
     "message",
     [
         b"",
+        b"[" * 100_000,
+        b"{" * 100_000,
+        b'{"type":"stream","event":' * 50_000,
         b"not json",
         b"iii-core:sync:abc",
         b"[]",

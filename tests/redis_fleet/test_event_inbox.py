@@ -25,7 +25,13 @@ def event(group: str, n: int) -> Any:
     )
 
 
-@given(st.lists(st.tuples(channels, st.binary(max_size=40)), max_size=20), st.booleans())
+deep = st.sampled_from([b"[" * 100_000, b"{" * 100_000, b'{"type":' * 50_000])
+
+
+@given(
+    st.lists(st.tuples(channels, st.one_of(st.binary(max_size=40), deep)), max_size=20),
+    st.booleans(),
+)
 def test_any_message_is_counted_and_never_raises(
     messages: list[tuple[str, bytes]], engine: bool
 ) -> None:

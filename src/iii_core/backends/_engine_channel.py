@@ -131,7 +131,7 @@ def decode_engine_message(data: bytes) -> StreamChangeEvent | None:
     """The change event in a ``StreamWrapperMessage``, or ``None`` if ``data`` is none."""
     try:
         event = _decoder.decode(data)
-    except msgspec.DecodeError:
+    except Exception:  # any message at all (nested 100,000 deep, of any shape) is just not one
         return None
     detail = event.event
     if detail.type == "event":

@@ -151,7 +151,11 @@ class StreamServer:
         return self._port
 
     async def start(self) -> None:
-        """Listen; an address that cannot be bound raises ``OSError`` naming ``host:port``."""
+        """Listen; an address that cannot be bound raises ``OSError`` naming ``host:port``, a
+        store that does not answer ``StoreCallError`` (``STORE_UNAVAILABLE``)."""
+        # The store answers before the server listens (it follows groups only once clients
+        # join): a server on an unreachable Redis says so instead of serving.
+        await self._link.call("stream::get", {"stream_name": "", "group_id": "", "item_id": ""})
         try:
             self._server = await asyncio.get_running_loop().create_server(
                 lambda: ClientConnection(self), self._host, self._port, backlog=LISTEN_BACKLOG
