@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +23,8 @@ from iii_core.stream import StreamTriggerConfig
 from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 from tests.server.support import ServeProcess, join, wait_until
+
+ITEM = {"stream_name": "s", "group_id": "g", "item_id": "i"}
 
 
 @contextlib.contextmanager
@@ -235,3 +239,35 @@ def test_the_engine_channel_can_be_turned_off(fleet: tuple[str, str, Any]) -> No
             assert before[1] == 0  # nothing of iii-core listens there
     finally:
         assert server.stop() == 0
+
+
+def test_a_group_is_followed_while_a_client_watches_it(fleet: tuple[str, str, Any]) -> None:
+    option, url, _ = fleet
+    server = ServeProcess(option, url)
+    try:
+        with joined(server.url, "a", "g"), joined(server.url, "b", "g"):
+            assert server.stats()["groups_followed"] == 1
+        wait_until(lambda: server.stats()["groups_followed"] == 0, "the group dropped")
+        server.call("stream::set", {"stream_name": "s", "group_id": "g", "item_id": "i", "data": 1})
+        time.sleep(0.3)
+        assert server.stats()["events_decoded"] == 0
+    finally:
+        assert server.stop() == 0
+
+
+def test_iii_core_call_on_a_cluster(redis_cluster: RedisCluster) -> None:
+    redis_cluster.flush()
+    lines = [
+        {"function_id": "stream::set", "payload": {**ITEM, "data": {"n": n}}} for n in range(3)
+    ] + [{"function_id": "stream::list_groups", "payload": {"stream_name": "s"}}]
+    done = subprocess.run(
+        [sys.executable, "-m", "iii_core.cli", "call", "--redis-cluster", redis_cluster.url],
+        input="\n".join(json.dumps(line) for line in lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert answers[-1] == {"result": ["g"]}
+    assert answers[2] == {"result": {"old_value": {"n": 1}, "new_value": {"n": 2}}}
