@@ -20,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from iii_core.backends.redis import RedisStore
 from iii_core.stream import StreamTriggerConfig
+from tests.loopback import free_port
 from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 from tests.server.support import ServeProcess, join, wait_until
@@ -271,3 +272,18 @@ def test_iii_core_call_on_a_cluster(redis_cluster: RedisCluster) -> None:
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert answers[-1] == {"result": ["g"]}
     assert answers[2] == {"result": {"old_value": {"n": 1}, "new_value": {"n": 2}}}
+
+
+def test_an_unreachable_cluster_is_reported() -> None:
+    url = f"redis://127.0.0.1:{free_port()}"
+    for command in (["serve", "--port", "0"], ["call"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "iii_core.cli", *command, "--redis-cluster", url],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1, command
+        assert "Redis is unavailable" in done.stderr, done.stderr

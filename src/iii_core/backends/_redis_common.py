@@ -50,6 +50,7 @@ from iii_core.update import MISSING
 
 try:
     import redis
+    from redis.exceptions import RedisClusterException
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("the Redis stores", "redis", "redis") from None
 
@@ -61,6 +62,7 @@ __all__ = [
     "LAST_SEEN_BYTES",
     "READY_TIMEOUT_SECONDS",
     "RECONNECT_SECONDS",
+    "REDIS_ERRORS",
     "REPLICA_ACK_TIMEOUT_MS",
     "SOCKET_TIMEOUT_SECONDS",
     "LastSeen",
@@ -116,12 +118,17 @@ def glob_escape(text: str) -> str:
     return "".join("\\" + char if char in "*?[]\\^-" else char for char in text)
 
 
+# What redis-py raises when Redis cannot answer: its errors, and a cluster client's own
+# exception (not a RedisError) when no node of the cluster can be reached.
+REDIS_ERRORS: Final = (redis.RedisError, RedisClusterException)
+
+
 def redis_error(exc: Exception, key: str | None = None) -> StoreCallError:
     if isinstance(exc, redis.ResponseError) and "WRONGTYPE" in str(exc):  # also inside a script
         return StoreCallError(
             STORE_BAD_DATA, f"the Redis key {key!r} is not a hash (written by another tool?)"
         )
-    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError)):
+    if isinstance(exc, (redis.ConnectionError, redis.TimeoutError, OSError, RedisClusterException)):
         return StoreCallError(STORE_UNAVAILABLE, f"Redis is unavailable: {exc}")
     return StoreCallError(STORE_UNAVAILABLE, f"Redis refused the call: {exc}")
 

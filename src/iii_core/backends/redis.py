@@ -42,6 +42,7 @@ from iii_core.backends._event_routing import publish_commands
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
     CONNECT_TIMEOUT_SECONDS,
+    REDIS_ERRORS,
     REPLICA_ACK_TIMEOUT_MS,
     SOCKET_TIMEOUT_SECONDS,
     LastSeen,
@@ -127,7 +128,7 @@ class RedisStorage:
                 return seen
         try:
             stored = stored_form(self._redis.hget(op.hash_key, op.field))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc, op.hash_key) from None
         self._last_seen.put(op.hash_key, op.field, stored)
         return stored
@@ -137,14 +138,14 @@ class RedisStorage:
             if not op.fields:
                 return list(self._redis.hvals(op.hash_key))
             fields = self._redis.hgetall(op.hash_key)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc, op.hash_key) from None
         return [(_text(field), raw) for field, raw in fields.items()]
 
     def list_keys(self, op: ListKeys) -> list[str]:
         try:
             keys = list(self._redis.scan_iter(match=glob_escape(op.prefix) + "*", count=1000))
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc) from None
         return [_text(key) for key in keys]
 
@@ -155,7 +156,7 @@ class RedisStorage:
             changed = cas_outcome(reply)
             if changed is None and op.write and self._replica_acks:
                 self._wait_for_replicas(op.hash_key)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc, op.hash_key) from None
         if changed is not None and op.attempt > 0:
             # Contended by other processes: back off, then read, so that the retry starts
@@ -179,7 +180,7 @@ class RedisStorage:
         try:
             for command in self._publications(op.events):
                 self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             # Only `stream::send` publishes outside a write; the engine fails it when the emit
             # fails (STREAM_SEND_ERROR), and so does this store.
             raise redis_error(exc) from None
@@ -226,7 +227,11 @@ class RedisStore(Store):
     def from_cluster_url(cls, url: str, **kwargs: Any) -> RedisStore:
         """``RedisStore.from_cluster_url("redis://127.0.0.1:7000")``: any node of a Redis
         Cluster (Redis 7 or later); the client finds the others and follows slot moves."""
-        return cls(RedisCluster.from_url(url, **client_options()), **kwargs)
+        try:
+            client = RedisCluster.from_url(url, **client_options())  # asks for the slot map
+        except REDIS_ERRORS as exc:
+            raise redis_error(exc) from None
+        return cls(client, **kwargs)
 
     def close(self) -> None:
         self._events.close()
@@ -273,7 +278,7 @@ class RedisStore(Store):
     ) -> Callable[[], None]:
         try:
             return self._events.add(config, private_copies(handler, private), on_resync)
-        except (TimeoutError, redis.RedisError) as exc:
+        except (TimeoutError, *REDIS_ERRORS) as exc:
             raise StoreCallError(
                 STORE_UNAVAILABLE, f"Redis is unavailable: could not subscribe: {exc}"
             ) from None
@@ -286,5 +291,5 @@ class RedisStore(Store):
         handlers: a marker behind them has come back on every channel that needs one."""
         try:
             self._events.sync(timeout)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc) from None

@@ -27,6 +27,7 @@ from iii_core.backends._base import DriverAsyncStore, wall_clock_ms
 from iii_core.backends._event_routing import publish_commands
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
+    REDIS_ERRORS,
     REPLICA_ACK_TIMEOUT_MS,
     LastSeen,
     backoff_seconds,
@@ -62,7 +63,6 @@ from iii_core.store import (
 try:
     import redis.asyncio as aioredis
     from redis.asyncio.cluster import RedisCluster
-    from redis.exceptions import RedisError
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("iii_core.backends.redis_async", "redis", "redis") from None
 
@@ -96,7 +96,7 @@ class AsyncRedisStorage:
                 return seen
         try:
             stored = stored_form(await self._redis.hget(op.hash_key, op.field))
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc, op.hash_key) from None
         self._last_seen.put(op.hash_key, op.field, stored)
         return stored
@@ -106,7 +106,7 @@ class AsyncRedisStorage:
             if not op.fields:
                 return list(await self._redis.hvals(op.hash_key))
             fields = await self._redis.hgetall(op.hash_key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc, op.hash_key) from None
         return [(_text(field), raw) for field, raw in fields.items()]
 
@@ -118,7 +118,7 @@ class AsyncRedisStorage:
                     match=glob_escape(op.prefix) + "*", count=1000
                 )
             ]
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc) from None
 
     async def compare_and_set(self, op: CompareAndSet) -> Changed | None:
@@ -128,7 +128,7 @@ class AsyncRedisStorage:
             changed = cas_outcome(reply)
             if changed is None and op.write and self._replica_acks:
                 await self._wait_for_replicas(op.hash_key)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc, op.hash_key) from None
         if changed is not None and op.attempt > 0:
             # Contended by other processes: back off, then read, so that the retry starts
@@ -152,7 +152,7 @@ class AsyncRedisStorage:
         try:
             for command in self._publications(op.events):
                 await self._redis.execute_command(*command)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc) from None
 
 
@@ -245,7 +245,7 @@ class AsyncRedisStore(DriverAsyncStore):
     ) -> Callable[[], None]:
         try:
             return await self._events.add(config, private_copies(handler, private), on_resync)
-        except (TimeoutError, RedisError) as exc:
+        except (TimeoutError, *REDIS_ERRORS) as exc:
             raise StoreCallError(
                 STORE_UNAVAILABLE, f"Redis is unavailable: could not subscribe: {exc}"
             ) from None
@@ -257,5 +257,5 @@ class AsyncRedisStore(DriverAsyncStore):
         """As :meth:`RedisStore.sync_events`."""
         try:
             await self._events.sync(timeout)
-        except RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise redis_error(exc) from None
