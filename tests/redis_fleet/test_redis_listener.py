@@ -230,3 +230,41 @@ def test_channels_follow_the_subscriptions(deployment: tuple[str, bool, bool, An
             time.sleep(0.02)
     finally:
         process.close()
+
+
+def test_a_handler_may_subscribe(deployment: tuple[str, bool, bool, Any]) -> None:
+    url, cluster, asynchronous, writer = deployment
+    process = Process(url, cluster=cluster, asynchronous=asynchronous)
+    try:
+        later: list[Any] = []
+        added: list[Callable[[], None]] = []
+
+        config = StreamTriggerConfig(stream_name="chat", group_id="later")
+
+        # Runs in the listener (its thread, or awaited in its task): it cannot wait for its own
+        # confirmation there, and does not.
+        def subscribe_another(event: Any) -> None:
+            if not added:
+                added.append(process.listener.add(config, later.append))
+
+        async def subscribe_another_async(event: Any) -> None:
+            if not added:
+                added.append(await process.listener.add(config, later.append))
+
+        process.add(
+            StreamTriggerConfig(stream_name="chat", group_id="first"),
+            subscribe_another_async if asynchronous else subscribe_another,  # type: ignore[arg-type]
+        )
+        write(writer, [change("first", "a", 1)], cluster=cluster)
+        process.sync()
+        assert len(added) == 1
+        deadline = time.monotonic() + 10
+        n = 2
+        while not later:
+            assert time.monotonic() < deadline, "the handler's subscription never took effect"
+            write(writer, [change("later", f"b{n}", n)], cluster=cluster)
+            process.sync()
+            n += 1
+        assert [e.group_id for e in later] == ["later"] * len(later)
+    finally:
+        process.close()

@@ -253,10 +253,15 @@ class EventListener:
     ) -> Callable[[], None]:
         """Subscribe; returns once Redis confirmed every channel this needs (and, on a cluster,
         the fence came back). Raises ``TimeoutError`` or ``redis.RedisError``."""
-        fenced = self._pump.needs_fence(config)
+        # A handler that subscribes runs in the listener thread, which must go on reading for
+        # the confirmation: there the subscription is registered and takes effect shortly.
+        inside = threading.current_thread() is self._thread
+        fenced = self._pump.needs_fence(config) and not inside
         with self._changed:
             token, _ = self._pump.inbox.add(config, handler, on_resync=on_resync, active=not fenced)
             self._start()
+        if inside:
+            return partial(self._remove, token)
         try:
             with self._changed:
                 if not self._changed.wait_for(
@@ -275,11 +280,11 @@ class EventListener:
                 self._pump.inbox.remove(token)
             raise
 
-        def unsubscribe() -> None:
-            with self._changed:
-                self._pump.inbox.remove(token)
+        return partial(self._remove, token)
 
-        return unsubscribe
+    def _remove(self, token: int) -> None:
+        with self._changed:
+            self._pump.inbox.remove(token)
 
     def sync(self, timeout: float) -> None:
         """Return once every event published before the call has been handed to the handlers:
@@ -398,9 +403,13 @@ class AsyncEventListener:
         on_resync: ResyncHandler | None = None,
     ) -> Callable[[], None]:
         """:meth:`EventListener.add` for asyncio."""
-        fenced = self._pump.needs_fence(config)
+        # A handler that subscribes runs in the listener task (see EventListener.add).
+        inside = asyncio.current_task() is self._task
+        fenced = self._pump.needs_fence(config) and not inside
         token, _ = self._pump.inbox.add(config, handler, on_resync=on_resync, active=not fenced)
         self._start()
+        if inside:
+            return partial(self._remove, token)
         try:
             async with self._changed:
                 await asyncio.wait_for(
@@ -416,10 +425,10 @@ class AsyncEventListener:
             self._pump.inbox.remove(token)
             raise
 
-        def unsubscribe() -> None:
-            self._pump.inbox.remove(token)
+        return partial(self._remove, token)
 
-        return unsubscribe
+    def _remove(self, token: int) -> None:
+        self._pump.inbox.remove(token)
 
     async def sync(self, timeout: float) -> None:
         """:meth:`EventListener.sync` for asyncio."""
