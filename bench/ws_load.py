@@ -148,12 +148,18 @@ class Subscriber(asyncio.Protocol):
             if not self.synced.done():
                 self.synced.set_result(None)
             else:
-                bucket = (now - self.sent_ns[self.updates]) // BUCKET_NS
-                self.histogram[min(bucket, BUCKETS - 1)] += 1
+                self.histogram[
+                    min(self._latency_ns(now, buffer, start, end) // BUCKET_NS, BUCKETS - 1)
+                ] += 1
                 self.updates += 1
             offset = end
         del buffer[:offset]
         self.last_receipt_ns = now
+
+    def _latency_ns(self, now: int, buffer: bytearray, start: int, end: int) -> int:
+        """The latency of the update frame ``buffer[start:end]``, received at ``now``: from
+        the time its write was sent (the writer's n-th for the n-th frame)."""
+        return now - self.sent_ns[self.updates]
 
 
 # -- the writer --------------------------------------------------------------------------------
@@ -367,9 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         _, marker, http = old.partition(HTTP_MARKER)
         start, end = old.find(FLEET_START), old.find(FLEET_END)
         fleet = f"\n{old[start : end + len(FLEET_END)]}\n" if 0 <= start < end else ""
-        RESULTS.write_text(
-            text + fleet + (f"\n{marker}{http}" if marker else ""), encoding="utf-8"
-        )
+        RESULTS.write_text(text + fleet + (f"\n{marker}{http}" if marker else ""), encoding="utf-8")
     return 0
 
 
