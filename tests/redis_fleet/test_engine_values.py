@@ -128,12 +128,6 @@ def test_iii_core_updates_an_engine_written_value(stores: tuple[RedisStore, redi
     assert serde_read(raw.hget("stream:s:g", "i").decode()) == result["new_value"]  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stored values decode with msgspec, which reads -0 as the integer 0; serde_json "
-    "(the engine) reads it as -0.0. Needs the serde_json number rules (iii_core._json, issue 12) "
-    "in the store's decoding of stored values.",
-)
 def test_an_engine_negative_zero_reads_as_a_float(stores: tuple[RedisStore, redis.Redis]) -> None:
     store, raw = stores
     text = engine_write(raw, "state:sc", "k", {"z": -0.0})

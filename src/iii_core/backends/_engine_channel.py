@@ -39,6 +39,7 @@ from iii_core._generated.stream import (
     StreamChangeEventDetail,
     StreamCustomEvent,
 )
+from iii_core._json import loads
 
 __all__ = [
     "ENGINE_CHANNEL",
@@ -88,7 +89,6 @@ class _WrapperMessage(msgspec.Struct, kw_only=True):
 
 _encoder = msgspec.json.Encoder()
 _sorted_encoder = msgspec.json.Encoder(order="sorted")
-_decoder = msgspec.json.Decoder(StreamChangeEvent)
 
 
 def _value(data: Any) -> msgspec.Raw:
@@ -130,7 +130,9 @@ def is_own_copy(data: bytes) -> bool:
 def decode_engine_message(data: bytes) -> StreamChangeEvent | None:
     """The change event in a ``StreamWrapperMessage``, or ``None`` if ``data`` is none."""
     try:
-        event = _decoder.decode(data)
+        # serde_json's number rules, as the engine reads its channel (-0 is -0.0, say); the
+        # depth of what a store accepts is bounded where it is written.
+        event = msgspec.convert(loads(data, max_depth=None), StreamChangeEvent)
     except Exception:  # any message at all (nested 100,000 deep, of any shape) is just not one
         return None
     detail = event.event

@@ -27,6 +27,7 @@ import msgspec
 
 from iii_core._generated.state import StateChangeEvent
 from iii_core._generated.stream import StreamChangeEvent
+from iii_core._json import loads
 from iii_core.backends._engine_channel import (
     ENGINE_CHANNEL,
     decode_engine_message,
@@ -51,7 +52,6 @@ MARKER_PREFIX: Final = b"iii-core:sync:"
 # them); a listener listens on it whenever it listens on anything.
 MARKER_CHANNEL: Final = "iii-core:sync"
 
-_decoder = msgspec.json.Decoder()
 _EVENT_TYPES: Final[dict[str, type[ChangeEvent]]] = {
     "stream": StreamChangeEvent,
     "state": StateChangeEvent,
@@ -61,7 +61,7 @@ _EVENT_TYPES: Final[dict[str, type[ChangeEvent]]] = {
 def decode_event(data: bytes) -> ChangeEvent | None:
     """An iii-core change event (the generated event type's JSON), or ``None``."""
     try:
-        raw = _decoder.decode(data)
+        raw = loads(data, max_depth=None)  # serde_json's number rules, as the engine reads
         return msgspec.convert(raw, _EVENT_TYPES[raw["type"]])
     except Exception:  # any message at all (nested 100,000 deep, of any shape) is just not one
         return None
