@@ -75,3 +75,22 @@ def test_a_dropped_pubsub_connection_sends_subscribers_a_fresh_sync(
         assert b"synced again" in server.stderr()
     finally:
         assert server.stop() == 0
+
+
+def test_one_drop_is_one_fresh_sync_per_subscription(
+    redis_server: RedisServer, raw: redis.Redis
+) -> None:
+    # Three groups followed on the one pub/sub connection: each reports the drop, the server
+    # resyncs once.
+    server = ServeProcess("--redis", redis_server.url)
+    try:
+        with connect(server.url, open_timeout=10) as client:
+            for group in ("g1", "g2", "g3"):
+                assert join(client, group, group=group)["event"]["type"] == "sync"
+            raw.client_kill_filter(_type="pubsub")
+            resynced = sorted(json.loads(client.recv(timeout=30))["groupId"] for _ in range(3))
+            assert resynced == ["g1", "g2", "g3"]
+            with pytest.raises(TimeoutError):
+                client.recv(timeout=1)
+    finally:
+        assert server.stop() == 0

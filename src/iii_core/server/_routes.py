@@ -6,6 +6,10 @@ first client and unsubscribes from each group that lost its last, so that on Red
 listens (and decodes) only the groups it serves (see ``iii_core.backends._event_routing``).
 A group is followed before its first client's ``sync`` is read, so no change after that read
 is missed. Calls are serialised: two clients joining one new group at once subscribe once.
+A resync signal of any followed group (its pub/sub connection dropped, or its slot moved to
+another primary) makes the server resync; the signals of one drop, one per group on that
+connection, come in a burst and make one resync (the first schedules it for the loop's next
+turn).
 Budget: one store subscription per group joined by at least one client (the hub's bound).
 """
 
@@ -36,6 +40,7 @@ class GroupRoutes:
         self._on_resync = on_resync
         self._followed: dict[tuple[str, str], Callable[[], None]] = {}
         self._lock = asyncio.Lock()
+        self._resync_due = False
 
     @property
     def groups(self) -> frozenset[tuple[str, str]]:
@@ -50,21 +55,19 @@ class GroupRoutes:
                 stream_name, group_id = group
                 config = StreamTriggerConfig(stream_name=stream_name, group_id=group_id)
                 self._followed[group] = await self._link.subscribe(
-                    config, self._deliver, self._on_resync_once(group)
+                    config, self._deliver, None if self._on_resync is None else self._resync_soon
                 )
 
-    def _on_resync_once(self, group: tuple[str, str]) -> Callable[[], None] | None:
-        # Every group's subscription reports the same dropped connection: the server hears it
-        # once, from the first group followed.
-        on_resync = self._on_resync
-        if on_resync is None:
-            return None
+    def _resync_soon(self) -> None:
+        # Runs on the loop (StoreLink hands signals over there).
+        if not self._resync_due:
+            self._resync_due = True
+            asyncio.get_running_loop().call_soon(self._resync)
 
-        def resync() -> None:
-            if next(iter(self._followed), None) == group:
-                on_resync()
-
-        return resync
+    def _resync(self) -> None:
+        self._resync_due = False
+        if self._on_resync is not None and self._followed:
+            self._on_resync()
 
     def close(self) -> None:
         """Stop following every group."""
