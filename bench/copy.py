@@ -5,7 +5,8 @@ target, in the same run).
 Usage: ``python -m bench.copy [--quick] [--record]`` from the repository root; ``--record``
 replaces the copy section of ``bench/RESULTS.md`` (between its markers) and leaves the rest of
 the file as it is. Redis is a real redis-server on loopback started here, persistence off, and
-the clusters are two real 3-primary Redis Clusters on loopback (tests/engine_dir/redis_cluster.py).
+the clusters are two real 3-primary Redis Clusters on loopback (tests/redis_cluster.py, no
+replicas, persistence off).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from tests.engine_dir.redis_cluster import LocalCluster
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 
 from iii_core._copy import copy_stores, open_endpoint
@@ -88,11 +89,13 @@ def run(quick: bool) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         server = RedisServer(Path(tmp))
         server.start()
-        clusters = [LocalCluster(Path(tmp) / f"cluster{n}") for n in range(2)]
+        clusters = [RedisCluster(Path(tmp) / f"cluster{n}", replicas=0) for n in range(2)]
         try:
             for cluster in clusters:
-                cluster.directory.mkdir()
                 cluster.start()
+                for node in cluster.nodes:
+                    with node.client() as node_client:
+                        node_client.config_set("appendonly", "no")
             client = redis.Redis.from_url(server.url)
             client.config_set("appendonly", "no")
             counter = itertools.count(1)
@@ -107,7 +110,7 @@ def run(quick: bool) -> list[str]:
                 if kind == "redis-cluster":
                     cluster = clusters[0 if source else 1]
                     cluster.flush()
-                    return cluster.url
+                    return cluster.url.replace("redis://", "redis-cluster://", 1)
                 # Redis has 16 databases: the source lives in 1, every target in a fresh 2.
                 url = f"{base}/{1 if source else 2}"
                 with redis.Redis.from_url(url) as fresh:

@@ -10,7 +10,7 @@ import pytest
 
 from iii_core.backends import Store
 from iii_core.backends.engine_dir import EngineDirStore
-from tests.engine_dir.redis_cluster import LocalCluster
+from tests.redis_cluster import RedisCluster
 
 
 @pytest.fixture
@@ -21,9 +21,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 
 @pytest.fixture(scope="session")
-def redis_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[LocalCluster]]:
-    """Two clusters, so that a copy can go from one cluster to another."""
-    clusters = [LocalCluster(tmp_path_factory.mktemp("cluster")) for _ in range(2)]
+def redis_clusters(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[RedisCluster]]:
+    """Two clusters of three primaries (no replicas), so that a copy can go from one cluster to
+    another (tests/redis_cluster.py: the suite's one cluster fixture)."""
+    clusters = [RedisCluster(tmp_path_factory.mktemp("cluster"), replicas=0) for _ in range(2)]
     try:
         for cluster in clusters:
             cluster.start()

@@ -18,7 +18,7 @@ from iii_core._copy import CopyError, copy_stores, open_endpoint
 from iii_core.backends import MemoryStore
 from iii_core.backends.engine_dir import EngineDirStore
 from iii_core.backends.redis import RedisStore
-from tests.engine_dir.redis_cluster import LocalCluster
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import RedisServer
 
 GROUPS, SCOPES, PER_HASH = 40, 10, 2000  # 100,000 items
@@ -64,7 +64,7 @@ def canonical(data: list[tuple[str, list[tuple[str, Any]]]]) -> bytes:
 
 @pytest.fixture
 def specs(
-    tmp_path: Path, redis_server: RedisServer, redis_clusters: list[LocalCluster]
+    tmp_path: Path, redis_server: RedisServer, redis_clusters: list[RedisCluster]
 ) -> Iterator[Callable[..., str]]:
     """``specs(kind, source=False)``: a fresh, empty store of ``kind``. Redis sources live in
     database 1 and targets in database 2; cluster sources in one cluster and targets in the
@@ -85,7 +85,7 @@ def specs(
             return url
         cluster = redis_clusters[0 if source else 1]
         cluster.flush()
-        return cluster.url
+        return cluster.url.replace("redis://", "redis-cluster://", 1)
 
     yield make
     redis_server.flush()
