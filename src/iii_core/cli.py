@@ -384,6 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _handle_pending_signals() -> None:
+    """Nothing: entering a Python function makes the interpreter run the handlers of signals
+    that arrived meanwhile, so a Ctrl-C that came with the end of input is a KeyboardInterrupt
+    inside ``main``'s ``try``, not a traceback after ``main`` returned."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``iii-core``; return its exit status (see ``_EXIT_STATUSES``)."""
     parser = build_parser()
@@ -393,7 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     args.options = options
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        status = run(args)
+        _handle_pending_signals()
+        return status
     except MissingExtra as exc:
         return report(exc.message, EXIT_FAILED)
     except CommandError as exc:

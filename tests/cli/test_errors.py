@@ -172,7 +172,11 @@ def test_ctrl_c_while_reading_input(command: str) -> None:
         process.stdin.flush()
         assert process.stdout.readline()
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        # stdin stays open until the command has exited: closing it now (as communicate() does)
+        # would race the signal with end of input.
+        process.wait(timeout=30)
+        assert process.stderr is not None
+        stderr = process.stderr.read()
     finally:
         process.kill()
         process.wait()
