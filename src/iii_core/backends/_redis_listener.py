@@ -291,6 +291,11 @@ class EventListener:
         a marker on the channels :func:`marker_publications` names has come back."""
         with self._changed:
             self._start()
+            # A marker on a channel whose SUBSCRIBE is not confirmed yet would never come back.
+            if threading.current_thread() is not self._thread:
+                self._changed.wait_for(
+                    lambda: self._pump.all_confirmed() or self._closed.is_set(), timeout
+                )
             where = marker_publications(self._pump.inbox.channels, cluster=self._pump.cluster)
         if where:
             self._round_trip(where, _nothing, timeout)
@@ -433,6 +438,13 @@ class AsyncEventListener:
     async def sync(self, timeout: float) -> None:
         """:meth:`EventListener.sync` for asyncio."""
         self._start()
+        if asyncio.current_task() is not self._task:
+            # A marker on a channel whose SUBSCRIBE is not confirmed yet would never come back.
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._changed.wait_for(self._pump.all_confirmed), timeout
+                    )
         where = marker_publications(self._pump.inbox.channels, cluster=self._pump.cluster)
         if where:
             await self._round_trip(where, _nothing, timeout)
