@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["baseline_module"]
+__all__ = ["baseline_module", "baseline_source"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @contextmanager
 def baseline_module(commit: str, module: str) -> Iterator[ModuleType]:
     """``module`` (e.g. ``iii_core.update``) as it was at ``commit``."""
+    with baseline_source(commit) as source:
+        yield _import_beside(source, module)
+
+
+@contextmanager
+def baseline_source(commit: str) -> Iterator[Path]:
+    """The ``src`` directory of ``commit``, extracted (for a subprocess's ``PYTHONPATH``)."""
     archive = subprocess.run(
         ["git", "archive", "--format=tar", commit, "src"],
         cwd=ROOT,
@@ -37,7 +44,7 @@ def baseline_module(commit: str, module: str) -> Iterator[ModuleType]:
     with tempfile.TemporaryDirectory(prefix=f"iii-core-{commit}-") as tmp:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-        yield _import_beside(Path(tmp) / "src", module)
+        yield Path(tmp) / "src"
 
 
 def _import_beside(source: Path, module: str) -> ModuleType:

@@ -21,7 +21,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
@@ -37,10 +37,9 @@ from iii_core._cli_exit import (
     report,
 )
 from iii_core._copy import add_copy_command
+from iii_core._engine_dir_layout import ENGINE_DIR_HELP
 from iii_core._extras import MissingExtra, require_extra
 from iii_core._redis_options import add_redis_options, redis_store_options
-from iii_core.backends import MemoryStore, Store
-from iii_core.backends.engine_dir import ENGINE_DIR_HELP
 from iii_core.errors import ErrorCode
 from iii_core.store import StoreCallError
 from iii_core.update import (
@@ -49,6 +48,9 @@ from iii_core.update import (
     InvalidUpdateJSON,
     apply_update_ops,
 )
+
+if TYPE_CHECKING:
+    from iii_core.backends import Store
 
 __all__ = ["answer_lines", "main"]
 
@@ -264,6 +266,8 @@ def _open_store(command: str, args: argparse.Namespace) -> Store:
             ) from None
         except Exception as exc:  # a cluster client asks the cluster for its map at once
             raise CommandError(f"iii-core {command}: {option} {url!r}: {exc}") from None
+    from iii_core.backends import MemoryStore  # asyncio and the stores: not for `apply`
+
     try:
         return MemoryStore(args.data)
     except OSError as exc:
@@ -345,17 +349,29 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
     add_redis_options(parser, where)
 
 
+class _Version(argparse.Action):
+    """``--version``, reading the version only when asked: importlib.metadata costs every other
+    command (``apply`` above all) a noticeable part of its start-up."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from iii_core import __version__
+
+        sys.stdout.write(f"iii-core {__version__}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``iii-core`` command line: each command is one ``_subcommand`` with its options."""
-    from iii_core import __version__
-
     parser = OneLineArgumentParser(
         prog="iii-core",
         description=_OVERVIEW,
         epilog=_OVERVIEW_EXAMPLE + _EXIT_STATUSES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"iii-core {__version__}")
+    parser.add_argument("--version", action=_Version, help="show program's version number and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _subcommand(
         commands,

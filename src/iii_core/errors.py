@@ -11,6 +11,11 @@ Rules:
   ``VALUE_TOO_LARGE`` upper case); a code is written once, here, and used by name everywhere.
 - Pure data: nothing here performs I/O.
 
+Which errors are bad input is decided by code: :data:`BAD_INPUT_CODES`. A class with a fixed code
+is a ``ValueError`` exactly when its code is in that set; ``StoreCallError(code, message)``, whose
+code varies, builds an ``InvalidStoreCall`` for those codes (so ``except StoreCallError`` still
+catches every store error, and ``except ValueError`` catches exactly the caller's mistakes).
+
 The hierarchy (``(V)``: also a ``ValueError``)::
 
     Exception
@@ -18,6 +23,8 @@ The hierarchy (``(V)``: also a ``ValueError``)::
         ├── InvalidOps (V)                       iii_core.update — a malformed op list
         ├── InvalidUpdateJSON (V)                iii_core.update — text that is not JSON
         ├── StoreCallError                       iii_core.store — a stream::*/state::* call failed
+        │   ├── InvalidStoreCall (V)             iii_core.store — its code is bad input
+        │   └── CorruptStoreLogError (V)         iii_core.backends — a log line that is no record
         ├── InvalidFunctionFilter (V)            iii_core.worker_connection_manager
         ├── OtelConfigError (V)                  iii_core.observability
         ├── NonStringKeyError (AttributeError, TypeError)   iii_core.observability.redact
@@ -25,7 +32,6 @@ The hierarchy (``(V)``: also a ``ValueError``)::
         ├── ResponseClosed (RuntimeError)        iii_core.http
         ├── UnknownConnection (LookupError)      iii_core.subscriptions
         ├── ConnectionAlreadyOpen (V)            iii_core.subscriptions
-        ├── BadRequest                           iii_core.server — an unreadable HTTP request
         ├── CommandError                         iii_core.cli — a command's one-line failure
         ├── MissingExtra (ModuleNotFoundError)   an optional extra is not installed
         ├── EngineFormatError (V)                iii_core.backends — not the engine's kv format
@@ -35,8 +41,9 @@ The hierarchy (``(V)``: also a ``ValueError``)::
 from __future__ import annotations
 
 import enum
+from typing import Final
 
-__all__ = ["ErrorCode", "IIICoreError"]
+__all__ = ["BAD_INPUT_CODES", "ErrorCode", "IIICoreError"]
 
 
 class ErrorCode(enum.StrEnum):
@@ -75,6 +82,33 @@ class ErrorCode(enum.StrEnum):
     MISSING_EXTRA = "missing_extra"
     ENGINE_DIR_FORMAT = "engine_dir_format"
     COPY_FAILED = "copy_failed"
+
+
+BAD_INPUT_CODES: Final[frozenset[str]] = frozenset(
+    {
+        # A call the engine refuses as given: retrying it fails the same way.
+        ErrorCode.DESERIALIZATION_ERROR,
+        ErrorCode.FUNCTION_NOT_FOUND,
+        ErrorCode.VALUE_TOO_LARGE,
+        ErrorCode.INVALID_JSON,
+        ErrorCode.INVALID_OPS,
+        ErrorCode.BAD_REQUEST,
+        # A value the durable log cannot write back readably (not JSON, or too deep).
+        ErrorCode.STORE_VALUE_REFUSED,
+        # A file that is not what the caller said it is (a ValueError since earlier releases).
+        ErrorCode.STORE_LOG_CORRUPT,
+        ErrorCode.ENGINE_DIR_FORMAT,
+        # Local misuse of an API with a wrong value.
+        ErrorCode.CONNECTION_ALREADY_OPEN,
+        ErrorCode.INVALID_FUNCTION_FILTER,
+        ErrorCode.INVALID_OTEL_CONFIG,
+    }
+)
+"""The codes that report bad input: an error carrying one is also a ``ValueError``.
+
+Storage faults (``STORE_UNAVAILABLE``, ``STORE_WRITE_FAILED``, ``STORE_LOCKED``, ...) are not in
+it: the same call may succeed once the storage is back. ``NON_STRING_KEY`` is not either: its
+error keeps the ``TypeError`` a JSON encoder raises for such a key."""
 
 
 class IIICoreError(Exception):

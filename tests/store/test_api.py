@@ -28,6 +28,7 @@ INTERFACE = {
     "encode_result",
 }
 ADDITIONS = {
+    "InvalidStoreCall",
     "Request",
     "ReadRequest",
     "WriteRequest",

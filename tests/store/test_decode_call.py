@@ -281,4 +281,5 @@ def test_the_error_is_an_exception_with_code_and_message() -> None:
     )
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.code, copy.message) == ("VALUE_TOO_LARGE", "too big")
-    assert repr(error) == "StoreCallError(code='VALUE_TOO_LARGE', message='too big')"
+    # A bad-input code makes it the ValueError subclass, which its repr names.
+    assert repr(error) == "InvalidStoreCall(code='VALUE_TOO_LARGE', message='too big')"

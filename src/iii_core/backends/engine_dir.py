@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
+from iii_core._engine_dir_layout import ENGINE_DIR_HELP, STATE_SUBDIR, STREAM_SUBDIR
 from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
 from iii_core.backends._durable_log import STORE_LOCKED, STORE_OPEN_FAILED
 from iii_core.backends._engine_dir_format import (
@@ -92,16 +93,7 @@ __all__ = [
 log = logging.getLogger("iii_core.backends.engine_dir")
 
 # The shipped iii.worker.yaml files of the stream and state workers (file_path under ./data).
-STREAM_SUBDIR: Final = "stream_store"
-STATE_SUBDIR: Final = "state_store.db"
 LOCK_FILE_NAME: Final = ".iii-core.lock"
-ENGINE_DIR_HELP: Final = (
-    "open an iii app's own data: DIR holds the engine's file-based kv directories "
-    f"{STREAM_SUBDIR}/ and {STATE_SUBDIR}/ (or give STREAMS_DIR{os.pathsep}STATE_DIR); do not run "
-    "the engine on it at the same time"
-)
-"""The ``--engine-dir`` option's help, for every command that opens a store (``call``,
-``serve``)."""
 _STREAM_PREFIX: Final = "stream:"
 _STATE_PREFIX: Final = "state:"
 

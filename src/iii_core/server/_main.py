@@ -41,10 +41,10 @@ from iii_core._cli_exit import (
     data_file_problem,
     report,
 )
+from iii_core._engine_dir_layout import ENGINE_DIR_HELP
 from iii_core._extras import MissingExtra, require_extra
 from iii_core._redis_options import add_redis_options, redis_store_options
 from iii_core.backends import MemoryStore, Store
-from iii_core.backends.engine_dir import ENGINE_DIR_HELP
 from iii_core.errors import IIICoreError
 from iii_core.server._access import is_loopback
 from iii_core.server._limits import DEFAULT_ACCESS, DEFAULT_LIMITS, Access, Limits

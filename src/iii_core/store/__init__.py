@@ -32,6 +32,7 @@ from iii_core.store._errors import (
     STORE_CONFLICT,
     STORE_UNAVAILABLE,
     STORE_WRITE_FAILED,
+    InvalidStoreCall,
     StoreCallError,
 )
 from iii_core.store._flow import (
@@ -88,6 +89,7 @@ __all__ = [
     "Changed",
     "CompareAndSet",
     "Flow",
+    "InvalidStoreCall",
     "Limits",
     "ListKeys",
     "Publish",
