@@ -279,6 +279,12 @@ class AsyncStore(abc.ABC):
     @abc.abstractmethod
     async def _run(self, function_id: str, payload: Any) -> Any: ...
 
+    def inline_call_json(self) -> Callable[[str, bytes], bytes] | None:
+        """:meth:`call_json` as a plain function, for a store whose calls never block (an
+        in-memory store without fsync), so that a caller on the loop can answer at once, with
+        no task and no suspension; ``None`` for a store whose calls wait (network, disk)."""
+        return None
+
     async def _typed_call(self, function: Function[Any, Any], request: Any) -> Any:
         result = await self._run(function.id, _request_payload(function, request))
         return _typed_output(function, result, self.shares_values)
@@ -430,6 +436,9 @@ class _SyncStoreFace(AsyncStore):
 
     async def _run(self, function_id: str, payload: Any) -> Any:
         return await self._in_store(self.store._run, function_id, payload)
+
+    def inline_call_json(self) -> Callable[[str, bytes], bytes] | None:
+        return None if self.store.blocking else self.store.call_json
 
     async def subscribe(
         self,
