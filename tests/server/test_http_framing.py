@@ -194,6 +194,24 @@ def test_pipelined_requests_are_answered_in_order(serve: ServeProcess) -> None:
         serve.call("stream::delete", {**ITEM, "item_id": f"p{n}"})
 
 
+def test_thousands_of_pipelined_requests_in_one_write_are_all_answered(
+    serve: ServeProcess,
+) -> None:
+    # Answered on the spot (a memory store), one after the other: no recursion per request.
+    count = 3000
+    item = {**ITEM, "item_id": "pipelined"}
+    increment = json.dumps({**item, "ops": [{"type": "increment", "path": "n", "by": 1}]})
+    not_found = b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    requests = [call("stream::update", increment.encode(), close=False) + not_found] * count
+    found = answers(exchange(serve.port, b"".join(requests) + call("stream::get", b"{}")))
+    assert [status for status, _, _ in found[:-1]] == [200, 404] * count
+    assert [json.loads(body)["result"]["new_value"]["n"] for _, _, body in found[:-1:2]] == list(
+        range(1, count + 1)
+    )
+    assert serve.call("stream::get", item) == {"n": count}
+    serve.call("stream::delete", item)
+
+
 def test_a_client_expecting_100_continue_is_told_to_go_on(serve: ServeProcess) -> None:
     body = json.dumps(ITEM).encode()
     with socket.create_connection(("127.0.0.1", serve.port), timeout=20) as sock:

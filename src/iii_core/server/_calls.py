@@ -13,6 +13,7 @@ other store error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Final
 
@@ -23,7 +24,15 @@ from iii_core.server._store import StoreLink
 from iii_core.store import StoreCallError
 from iii_core.update import InvalidUpdateJSON
 
-__all__ = ["BODY_TOO_LARGE", "COUNTED_BODY_BYTES", "answer_call", "error_body", "values_bound"]
+__all__ = [
+    "BODY_TOO_LARGE",
+    "COUNTED_BODY_BYTES",
+    "CallAnswer",
+    "answer_call",
+    "answer_call_now",
+    "error_body",
+    "values_bound",
+]
 
 COUNTED_BODY_BYTES: Final = 64 * 1024
 """Bodies this large or smaller are not counted: they cannot hold many values."""
@@ -41,6 +50,10 @@ _STATUS_BY_CODE: Final[dict[str, HTTPStatus]] = {
 
 _encoder = msgspec.json.Encoder()
 
+CallAnswer = tuple[int, bytes, StoreCallError | None]
+"""``(status, body, the store's error or None)``: the body goes to the store as JSON and the
+result comes back as JSON, no value copied on the way."""
+
 
 def values_bound(body: bytes) -> int:
     """The count ``max_body_values`` bounds: commas plus opening brackets and braces, those
@@ -54,20 +67,36 @@ def error_body(code: str, message: str) -> bytes:
     return _encoder.encode({"error": {"code": code, "message": message}})
 
 
-async def answer_call(
-    store: StoreLink, function_id: str, body: bytes
-) -> tuple[int, bytes, StoreCallError | None]:
-    """``(status, body, the store's error or None)`` answering one call. The body goes to the
-    store as JSON and the result comes back as JSON: no value is copied on the way."""
+def call_answer(outcome: bytes | InvalidUpdateJSON | StoreCallError) -> CallAnswer:
+    """The answer to a call whose store call gave ``outcome``: its result's JSON, or the error
+    it raised."""
+    if isinstance(outcome, bytes):
+        return HTTPStatus.OK, b'{"result":' + outcome + b"}", None
+    if isinstance(outcome, InvalidUpdateJSON):
+        message = f"body is not valid JSON: {outcome.message}"
+        return HTTPStatus.BAD_REQUEST, error_body(InvalidUpdateJSON.code, message), None
+    status = _STATUS_BY_CODE.get(outcome.code, HTTPStatus.INTERNAL_SERVER_ERROR)
+    return status, error_body(outcome.code, outcome.message), outcome
+
+
+def answer_call_now(
+    call_json: Callable[[str, bytes], bytes], function_id: str, body: bytes
+) -> CallAnswer:
+    """Answer one call with a store call that never waits (``StoreLink.inline_call_json``),
+    on the spot."""
     try:
-        result = await store.call_json(function_id, body)
-    except InvalidUpdateJSON as exc:
-        return (
-            HTTPStatus.BAD_REQUEST,
-            error_body(InvalidUpdateJSON.code, f"body is not valid JSON: {exc.message}"),
-            None,
+        outcome: bytes | InvalidUpdateJSON | StoreCallError = call_json(function_id, body)
+    except (InvalidUpdateJSON, StoreCallError) as exc:
+        outcome = exc
+    return call_answer(outcome)
+
+
+async def answer_call(store: StoreLink, function_id: str, body: bytes) -> CallAnswer:
+    """Answer one call through the store's coroutine."""
+    try:
+        outcome: bytes | InvalidUpdateJSON | StoreCallError = await store.call_json(
+            function_id, body
         )
-    except StoreCallError as exc:
-        status = _STATUS_BY_CODE.get(exc.code, HTTPStatus.INTERNAL_SERVER_ERROR)
-        return status, error_body(exc.code, exc.message), exc
-    return HTTPStatus.OK, b'{"result":' + result + b"}", None
+    except (InvalidUpdateJSON, StoreCallError) as exc:
+        outcome = exc
+    return call_answer(outcome)

@@ -6,7 +6,10 @@ Rules: a binding. Everything here runs on the server's one event loop.
 - HTTP: h11 reads each request. Its head is screened as soon as it is complete (Host, token,
   route, content type, declared length: see :meth:`StreamServer.screen`), so a refused request
   never has its body read; a refusal, a malformed request, a body over the limit and a timeout
-  are answered and the connection closed. Requests on one connection are answered in order;
+  are answered and the connection closed. A complete request is answered on the spot when no
+  store call must be awaited (the routes, and every call on a store whose calls never block:
+  ``StoreLink.inline_call_json``), inside the loop that reads h11's events, so that any number
+  of pipelined requests costs no recursion and no task; otherwise by one task. Requests on one connection are answered in order;
   while one is being answered, reading pauses if the client sends more (a pipelining client
   cannot make the server buffer without bound), and reading also pauses while the client does
   not take our responses (transport flow control).
@@ -61,8 +64,9 @@ class ConnectionHost(Protocol):
     def closed(self, connection: ClientConnection) -> None: ...
     def screen(self, head: RequestHead) -> Refusal | None: ...
     def body_too_large(self) -> tuple[int, str, str]: ...
-    def answer_now(self, head: RequestHead) -> tuple[int, bytes] | None: ...
-    async def answer_call(self, head: RequestHead, body: bytes) -> tuple[int, bytes]: ...
+    def answer(
+        self, head: RequestHead, body: bytes
+    ) -> tuple[int, bytes] | Coroutine[Any, Any, tuple[int, bytes]]: ...
     async def authenticate(self, head: RequestHead, peer: tuple[str, int]) -> Any: ...
     def connect_socket(self, socket: StreamSocket, context: Any) -> None: ...
     async def on_message(self, socket: StreamSocket, message: bytes) -> None: ...
@@ -222,15 +226,17 @@ class ClientConnection(asyncio.Protocol):
             self._handshake = bytearray(self._h11.trailing_data[0])
             self._server.spawn(self._upgrade(head))
             return
-        answer = self._server.answer_now(head)
-        if answer is not None:
-            self.respond(*answer)
+        answer = self._server.answer(head, bytes(self._body))
+        if isinstance(answer, tuple):
+            # Answered on the spot: the loop of _next_request goes on with the next request
+            # (no recursion, however many requests a client pipelines).
+            self._answer(*answer)
             return
         self._busy = True
-        self._server.spawn(self._answer_later(head, bytes(self._body)))
+        self._server.spawn(self._answer_later(answer))
 
-    async def _answer_later(self, head: RequestHead, body: bytes) -> None:
-        status, payload = await self._server.answer_call(head, body)
+    async def _answer_later(self, answer: Coroutine[Any, Any, tuple[int, bytes]]) -> None:
+        status, payload = await answer
         self.respond(status, payload)
 
     def respond(
@@ -242,8 +248,20 @@ class ClientConnection(asyncio.Protocol):
         extra_headers: tuple[tuple[bytes, bytes], ...] = (),
     ) -> None:
         """Answer the current request; go on with the next one (or close)."""
+        if self._answer(status, body, close=close, extra_headers=extra_headers):
+            self._next_request()
+
+    def _answer(
+        self,
+        status: int,
+        body: bytes,
+        *,
+        close: bool = False,
+        extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> bool:
+        """Answer the current request; whether the connection is ready for the next one."""
         if self._closed:
-            return
+            return False
         head = self._head
         if head is not None:
             self._server.counters.http_requests += 1
@@ -258,13 +276,13 @@ class ClientConnection(asyncio.Protocol):
             )
         except h11.LocalProtocolError:  # the connection cannot carry a response any more
             self._abort()
-            return
+            return False
         self._write(out)
         if access_log.isEnabledFor(logging.INFO):
             self._log_request(head, status, len(body))
         if close or self._h11.our_state is not h11.DONE or self._h11.their_state is not h11.DONE:
             self._close()
-            return
+            return False
         self._h11.start_next_cycle()
         self._head = None
         self._body = bytearray()
@@ -272,7 +290,7 @@ class ClientConnection(asyncio.Protocol):
         self._arm("idle")
         if not self._writing_paused:
             self._resume_reading()
-        self._next_request()
+        return True
 
     def _log_request(self, head: RequestHead | None, status: int, size: int) -> None:
         took = (time.perf_counter() - self._started) * 1000 if head is not None else 0.0

@@ -38,6 +38,10 @@ class RequestHead:
     http_version: str
     by_name: dict[str, str]
     """The last value of each header, by lowercased name."""
+    path: str
+    """The target without its query."""
+    size: int
+    """The head's size as sent, give or take optional whitespace."""
 
     @classmethod
     def from_h11(cls, request: h11.Request) -> RequestHead:
@@ -45,27 +49,25 @@ class RequestHead:
             (name.decode("latin-1"), value.decode("latin-1"))
             for name, value in request.headers.raw_items()
         )
+        method = request.method.decode("latin-1")
+        target = request.target.decode("latin-1")
+        http_version = request.http_version.decode("latin-1")
+        size = len(method) + len(target) + len(http_version) + 11
+        for name, value in headers:
+            size += len(name) + len(value) + 4
         return cls(
-            method=request.method.decode("latin-1"),
-            target=request.target.decode("latin-1"),
+            method=method,
+            target=target,
             headers=headers,
-            http_version=request.http_version.decode("latin-1"),
+            http_version=http_version,
             by_name={name.lower(): value for name, value in headers},
+            path=target.partition("?")[0],
+            size=size,
         )
 
     def header(self, name: str) -> str | None:
         """The last value of header ``name`` (lowercase), or ``None``."""
         return self.by_name.get(name)
-
-    @property
-    def size(self) -> int:
-        """The head's size as sent, give or take optional whitespace."""
-        line = len(self.method) + len(self.target) + len(self.http_version) + 9
-        return line + sum(len(name) + len(value) + 4 for name, value in self.headers) + 2
-
-    @property
-    def path(self) -> str:
-        return self.target.partition("?")[0]
 
     @property
     def wants_websocket(self) -> bool:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Callable, Coroutine, Sequence
@@ -48,6 +49,7 @@ from iii_core.server._calls import (
     BODY_TOO_LARGE,
     COUNTED_BODY_BYTES,
     answer_call,
+    answer_call_now,
     error_body,
     values_bound,
 )
@@ -86,6 +88,22 @@ one go, each taking a descriptor until it is refused and closed."""
 SWEEP_SECONDS: Final = 0.25
 """How often the read timeouts are checked: a timeout ends up to this much late."""
 _BEARER: Final = ((b"www-authenticate", b"Bearer"),)
+_HOSTS_REMEMBERED: Final = 256
+
+
+@functools.lru_cache(maxsize=_HOSTS_REMEMBERED)
+def _host_allowed_cached(host: str | None, bound_host: str, allow_hosts: tuple[str, ...]) -> bool:
+    return host_allowed(host, bound_host, allow_hosts)
+
+
+def _host_allowed(host: str | None, bound_host: str, allow_hosts: tuple[str, ...]) -> bool:
+    """:func:`host_allowed`, remembered for the last few short Host values (a client sends the
+    same one on every request; a long one is not kept)."""
+    if host is not None and len(host) > 255:
+        return host_allowed(host, bound_host, allow_hosts)
+    return _host_allowed_cached(host, bound_host, allow_hosts)
+
+
 T = TypeVar("T")
 
 
@@ -138,6 +156,7 @@ class StreamServer:
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._store_available = True
+        self._loop: asyncio.AbstractEventLoop  # the running loop, from start() on
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -156,8 +175,9 @@ class StreamServer:
         # The store answers before the server listens (it follows groups only once clients
         # join): a server on an unreachable Redis says so instead of serving.
         await self._link.call("stream::get", {"stream_name": "", "group_id": "", "item_id": ""})
+        self._loop = asyncio.get_running_loop()
         try:
-            self._server = await asyncio.get_running_loop().create_server(
+            self._server = await self._loop.create_server(
                 lambda: ClientConnection(self), self._host, self._port, backlog=LISTEN_BACKLOG
             )
         except OSError as exc:
@@ -228,7 +248,9 @@ class StreamServer:
         await self._link.sync_events(timeout)
 
     def now(self) -> float:
-        return asyncio.get_running_loop().time()
+        # The loop is kept: asyncio.get_running_loop() costs a getpid() system call (its
+        # fork check), and this runs several times per request.
+        return self._loop.time()
 
     def _sweep(self) -> None:
         """Time out the connections past their phase's deadline; again in SWEEP_SECONDS."""
@@ -240,7 +262,7 @@ class StreamServer:
 
     def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Run ``coroutine`` as a task that :meth:`stop` waits for."""
-        task = asyncio.get_running_loop().create_task(coroutine)
+        task = self._loop.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -280,7 +302,7 @@ class StreamServer:
                 ErrorCode.BAD_REQUEST,
                 f"HTTP/{head.http_version} is not served: use HTTP/1.1",
             )
-        if not host_allowed(head.header("host"), self._host, access.allow_hosts):
+        if not _host_allowed(head.header("host"), self._host, access.allow_hosts):
             self.counters.refused_requests += 1
             return Refusal(
                 HTTPStatus.FORBIDDEN,
@@ -332,12 +354,15 @@ class StreamServer:
             f"the request body is over the server's limit of {limit} bytes (max_body_bytes)",
         )
 
-    def answer_now(self, head: RequestHead) -> tuple[int, bytes] | None:
-        """The answer to a request that needs no store call, or ``None`` for a call."""
+    def answer(
+        self, head: RequestHead, body: bytes
+    ) -> tuple[int, bytes] | Coroutine[Any, Any, tuple[int, bytes]]:
+        """The answer to a complete request: at once, or a coroutine when a store call must be
+        awaited (a store whose calls can block)."""
         path, method = head.path, head.method
         if path.startswith("/call/"):
             if method == "POST":
-                return None
+                return self._answer_call(head, body)
             return HTTPStatus.METHOD_NOT_ALLOWED, error_body(
                 "method_not_allowed", "call a function with POST"
             )
@@ -353,7 +378,9 @@ class StreamServer:
             )
         return HTTPStatus.NOT_FOUND, error_body("not_found", f"no route for {method} {path}")
 
-    async def answer_call(self, head: RequestHead, body: bytes) -> tuple[int, bytes]:
+    def _answer_call(
+        self, head: RequestHead, body: bytes
+    ) -> tuple[int, bytes] | Coroutine[Any, Any, tuple[int, bytes]]:
         limit = self.limits.max_body_values
         if len(body) > COUNTED_BODY_BYTES and values_bound(body) > limit:
             self.counters.oversized_requests += 1
@@ -363,12 +390,22 @@ class StreamServer:
                 "(max_body_values)",
             )
         function_id = unquote(head.path.removeprefix("/call/"))
+        inline = self._link.inline_call_json
+        if inline is None:
+            return self._answer_call_later(function_id, body)
+        status, payload, error = answer_call_now(inline, function_id, body)
+        self._store_seen(error)
+        return status, payload
+
+    async def _answer_call_later(self, function_id: str, body: bytes) -> tuple[int, bytes]:
         status, payload, error = await answer_call(self._link, function_id, body)
         self._store_seen(error)
         return status, payload
 
     def _store_seen(self, error: Exception | None) -> None:
         """Say on the log when the store becomes unreachable, and when it is back."""
+        if error is None and self._store_available:
+            return
         unavailable = getattr(error, "code", None) == ErrorCode.STORE_UNAVAILABLE
         if unavailable and self._store_available:
             self._store_available = False

@@ -38,6 +38,10 @@ class StoreLink:
         self.store = store
         self._store = store.as_async()
         self._unwatch: Callable[[], None] | None = None
+        self.inline_call_json = self._store.inline_call_json()
+        """``call_json`` as a plain function when the store's calls never block (an
+        in-memory store without fsync): a request is then answered at once, on the loop, with
+        no task; ``None`` otherwise."""
 
     async def call(self, function_id: str, payload: Any) -> Any:
         """Run a call; the result is a private JSON value."""
