@@ -154,6 +154,22 @@ def test_bodies_over_the_limit_are_413_naming_it(serve: ServeProcess) -> None:
     still_serving(serve)
 
 
+def test_a_refused_body_still_being_sent_does_not_cost_the_answer(serve: ServeProcess) -> None:
+    # The head is refused at once; the client goes on sending 2 MiB of body. The server reads
+    # and drops it (lingering) instead of closing with unread bytes, which would reset the
+    # connection and could destroy the 413 before the client reads it.
+    body = b"x" * (2 * 1024 * 1024)
+    with socket.create_connection(("127.0.0.1", serve.port), timeout=20) as sock:
+        sock.sendall(call("stream::set", body))
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    [(status, _, answer)] = answers(b"".join(chunks))
+    assert status == 413 and error_of(answer)["code"] == "body_too_large"
+    still_serving(serve)
+
+
 def test_a_head_over_its_limit_is_431(serve: ServeProcess) -> None:
     request = b"GET /stats HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n"
     [(status, _, _)] = answers(exchange(serve.port, request))

@@ -1,5 +1,5 @@
-"""One client connection: an asyncio ``Protocol`` feeding h11, then, after an upgrade, websockets'
-``ServerProtocol``.
+"""One client connection: an asyncio ``BufferedProtocol`` feeding h11, then, after an upgrade,
+websockets' ``ServerProtocol``.
 
 Rules: a binding. Everything here runs on the server's one event loop.
 
@@ -9,10 +9,10 @@ Rules: a binding. Everything here runs on the server's one event loop.
   are answered and the connection closed. A complete request is answered on the spot when no
   store call must be awaited (the routes, and every call on a store whose calls never block:
   ``StoreLink.inline_call_json``), inside the loop that reads h11's events, so that any number
-  of pipelined requests costs no recursion and no task; otherwise by one task. Requests on one connection are answered in order;
-  while one is being answered, reading pauses if the client sends more (a pipelining client
-  cannot make the server buffer without bound), and reading also pauses while the client does
-  not take our responses (transport flow control).
+  of pipelined requests costs no recursion and no task; otherwise by one task. Requests on one
+  connection are answered in order; while one is being answered, reading pauses if the client
+  sends more (a pipelining client cannot make the server buffer without bound), and reading
+  also pauses while the client does not take our responses (transport flow control).
 - Timeouts: ``header_timeout`` from the connection's opening, or from the first byte of the
   next request, to the end of the head; ``body_timeout`` from there to the end of the body
   (both answered ``408``); ``idle_timeout`` between requests (closed quietly). Each phase sets
@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Coroutine
 from http import HTTPStatus
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import h11
 from websockets.http11 import Request
@@ -44,20 +44,32 @@ from iii_core.server._limits import Limits
 from iii_core.server._socket import StreamSocket
 from iii_core.server._stats import Counters
 
-__all__ = ["ClientConnection", "ConnectionHost"]
+__all__ = ["LINGER_BYTES", "LINGER_SECONDS", "READ_BYTES", "ClientConnection", "ConnectionHost"]
 
 access_log = logging.getLogger("iii_core.server.access")
 
-_Timer = Literal["header", "body", "idle"]
+_Timer = Literal["header", "body", "idle", "linger"]
+
+LINGER_SECONDS: Final = 2.0
+LINGER_BYTES: Final = 4 * 1024 * 1024
+"""After an answer that closes the connection, what the client still sends is read and dropped
+for up to this long and this much (see :meth:`ClientConnection._linger`)."""
 T = TypeVar("T")
+
+
+READ_BYTES: Final = 64 * 1024
+"""The most one read of a socket takes (into the server's one read buffer)."""
 
 
 class ConnectionHost(Protocol):
     """What a connection asks of its server (``StreamServer``): the routes, the hub, the
-    store, the limits and the counters."""
+    store, the limits, the counters and the read buffer."""
 
     limits: Limits
     counters: Counters
+    read_buffer: memoryview
+    """:data:`READ_BYTES` bytes that every connection of the server reads into, in turn (one
+    loop: each read is handed on before the next begins)."""
 
     def now(self) -> float: ...
     def opened(self, connection: ClientConnection) -> bool: ...
@@ -73,7 +85,7 @@ class ConnectionHost(Protocol):
     def spawn(self, coroutine: Coroutine[Any, Any, T]) -> asyncio.Task[T]: ...
 
 
-class ClientConnection(asyncio.Protocol):
+class ClientConnection(asyncio.BufferedProtocol):
     def __init__(self, server: ConnectionHost) -> None:
         self._server = server
         self._limits = server.limits
@@ -91,6 +103,7 @@ class ClientConnection(asyncio.Protocol):
         self._reading_paused = False
         self._writing_paused = False
         self._closed = False
+        self._lingering = -1  # bytes dropped while lingering; -1 when not lingering
         self._handshake: bytearray | None = None  # bytes received during the handshake
         self.socket: StreamSocket | None = None
         self._inbox: deque[bytes] = deque()
@@ -114,8 +127,20 @@ class ClientConnection(asyncio.Protocol):
             return
         self._arm("header")
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # Reads go into one buffer of the server's: a read allocates only the bytes it got
+        # (asyncio's default read allocates 256 KiB for each, with mmap, mremap and munmap).
+        return self._server.read_buffer
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._server.read_buffer[:nbytes]))
+
     def data_received(self, data: bytes) -> None:
         if self._closed:
+            if self._lingering >= 0:
+                self._lingering += len(data)
+                if self._lingering > LINGER_BYTES:
+                    self._end_linger()
             return
         if self.socket is not None:
             self._receive_frames(data)
@@ -133,6 +158,9 @@ class ClientConnection(asyncio.Protocol):
                 self._next_request()
 
     def eof_received(self) -> bool | None:
+        if self._lingering >= 0:
+            self._end_linger()
+            return None
         if self.socket is not None:
             self._receive_frames(b"")
             return None
@@ -281,7 +309,7 @@ class ClientConnection(asyncio.Protocol):
         if access_log.isEnabledFor(logging.INFO):
             self._log_request(head, status, len(body))
         if close or self._h11.our_state is not h11.DONE or self._h11.their_state is not h11.DONE:
-            self._close()
+            self._linger()
             return False
         self._h11.start_next_cycle()
         self._head = None
@@ -328,6 +356,8 @@ class ClientConnection(asyncio.Protocol):
             else limits.body_timeout
             if kind == "body"
             else limits.idle_timeout
+            if kind == "idle"
+            else LINGER_SECONDS
         )
         self.deadline = self._server.now() + delay
         self._timer_kind = kind
@@ -341,6 +371,9 @@ class ClientConnection(asyncio.Protocol):
         if kind is None or now < self.deadline:
             return
         self._timer_kind = None
+        if kind == "linger":
+            self._end_linger()
+            return
         self._server.counters.timeouts += 1
         if kind == "idle":
             self._close()
@@ -446,6 +479,31 @@ class ClientConnection(asyncio.Protocol):
         self._cancel_timer()
         if self._transport is not None and not self._closed:
             self._closed = True
+            self._transport.close()
+
+    def _linger(self) -> None:
+        """Close after an answer while the client may still be sending (a refused body, a
+        pipelined request): our side ends once the answer is sent (FIN), and what the client
+        sends meanwhile is read and dropped until it closes too, or for LINGER_SECONDS or
+        LINGER_BYTES, whichever comes first. Closing with unread bytes would make the kernel
+        reset the connection, and a reset can destroy the answer before the client reads it."""
+        transport = self._transport
+        if transport is None or self._closed:
+            return
+        self._closed = True
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        transport.write_eof()
+        self._lingering = 0
+        self._arm("linger")
+        self._reading_paused = False
+        transport.resume_reading()
+
+    def _end_linger(self) -> None:
+        self._lingering = -1
+        self._cancel_timer()
+        if self._transport is not None:
             self._transport.close()
 
     def _abort(self) -> None:

@@ -53,7 +53,7 @@ from iii_core.server._calls import (
     error_body,
     values_bound,
 )
-from iii_core.server._connection import ClientConnection
+from iii_core.server._connection import READ_BYTES, ClientConnection
 from iii_core.server._hooks import AuthHook, JoinHook, LeaveHook, run_hook, run_hooks
 from iii_core.server._http import Refusal, RequestHead
 from iii_core.server._limits import DEFAULT_ACCESS, DEFAULT_LIMITS, Access, Limits
@@ -150,6 +150,7 @@ class StreamServer:
             max_subscriptions=limits.max_subscriptions, max_name_bytes=limits.max_name_bytes
         )
         self.counters = Counters()
+        self.read_buffer = memoryview(bytearray(READ_BYTES))
         self._connections: set[ClientConnection] = set()
         self._sockets: set[StreamSocket] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
