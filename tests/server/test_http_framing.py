@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -168,6 +169,24 @@ def test_a_refused_body_still_being_sent_does_not_cost_the_answer(serve: ServePr
     [(status, _, answer)] = answers(b"".join(chunks))
     assert status == 413 and error_of(answer)["code"] == "body_too_large"
     still_serving(serve)
+
+
+def test_a_lingering_connection_is_closed_within_its_bound(serve: ServeProcess) -> None:
+    # After a refusal the server reads and drops for at most LINGER_SECONDS (2 s, checked by
+    # the sweep every 0.25 s), then closes, even if the client never closes its side.
+    refused = call("stream::set", b"{}", headers=b"", close=False).replace(
+        b"application/json", b"text/plain"
+    )
+    with socket.create_connection(("127.0.0.1", serve.port), timeout=20) as sock:
+        sock.sendall(refused + b"more bytes, which the server drops" * 100)
+        started = time.monotonic()
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        took = time.monotonic() - started
+    [(status, _, _)] = answers(b"".join(chunks))
+    assert status == 415
+    assert took < 2.0 + 0.25 + 2.0  # the bound, the sweep's period, slack for a loaded machine
 
 
 def test_a_head_over_its_limit_is_431(serve: ServeProcess) -> None:

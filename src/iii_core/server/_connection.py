@@ -104,6 +104,7 @@ class ClientConnection(asyncio.BufferedProtocol):
         self._writing_paused = False
         self._closed = False
         self._lingering = -1  # bytes dropped while lingering; -1 when not lingering
+        self._counted = False  # counted in by the server (and so swept)
         self._handshake: bytearray | None = None  # bytes received during the handshake
         self.socket: StreamSocket | None = None
         self._inbox: deque[bytes] = deque()
@@ -117,7 +118,8 @@ class ClientConnection(asyncio.BufferedProtocol):
         peer = transport.get_extra_info("peername")
         self.peer = (str(peer[0]), int(peer[1])) if peer else ("", 0)
         transport.set_write_buffer_limits(high=self._limits.max_buffered_bytes)
-        if not self._server.opened(self):
+        self._counted = self._server.opened(self)
+        if not self._counted:
             self._server.counters.refused_connections += 1
             self._fail(
                 HTTPStatus.SERVICE_UNAVAILABLE,
@@ -491,7 +493,8 @@ class ClientConnection(asyncio.BufferedProtocol):
         if transport is None or self._closed:
             return
         self._closed = True
-        if not transport.can_write_eof():
+        if not self._counted or not transport.can_write_eof():
+            # A connection refused as one too many is not swept, so it cannot linger.
             transport.close()
             return
         transport.write_eof()
