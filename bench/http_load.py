@@ -2,7 +2,7 @@
 clients, beside today's main and beside a bare asyncio server making the same store call.
 
 Usage: ``python -m bench.http_load [--seconds S] [--rounds N] [--clients 1,8,64] [--base DIR]
-[--record]`` from the repository root; ``--record`` rewrites the HTTP section of
+[--instructions N] [--record]`` from the repository root; ``--record`` rewrites the HTTP section of
 ``bench/RESULTS-ws.md`` (``bench.ws_load --record`` keeps it).
 
 Three servers run as child processes over the embedded store, each on one loopback port:
@@ -19,6 +19,11 @@ request at a time over a raw socket (an HTTP library would saturate first), for 
 per run. Runs are interleaved (every round runs every server at every client count, in turn),
 and the median round is reported: requests per second, and the server's CPU time per request
 (user + system, from ``/proc``). Nothing is asserted.
+
+``--instructions N`` also counts, under valgrind's callgrind, each server's user-space
+instructions per request (runs of N and 2N requests from 8 clients; the difference cancels
+start-up) and those of h11's own request/response cycle alone: a figure that does not move with
+the machine's load, where CPU times on a shared machine do.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,18 +147,108 @@ class Server:
             self.process.wait(timeout=10)
 
 
-def start_servers(base: Path) -> list[Server]:
+def server_commands(base: Path) -> list[tuple[str, list[str], dict[str, str]]]:
+    """``(name, command, environment)`` of each server."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     serve = [sys.executable, "-m", "iii_core.cli", "serve", "--port", "0"]
     return [
-        Server("this", [*serve, "--no-access-log"], {**env, "PYTHONPATH": str(ROOT / "src")}),
-        Server("main", serve, {**env, "PYTHONPATH": str(base / "src")}),
-        Server(
+        ("this", [*serve, "--no-access-log"], {**env, "PYTHONPATH": str(ROOT / "src")}),
+        ("main", serve, {**env, "PYTHONPATH": str(base / "src")}),
+        (
             "bare",
             [sys.executable, "-m", "bench.http_load", "--bare"],
             {**env, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"},
         ),
     ]
+
+
+def start_servers(base: Path) -> list[Server]:
+    return [Server(name, command, env) for name, command, env in server_commands(base)]
+
+
+# -- instructions per request (callgrind: the same count whatever else the machine does) ------
+
+_COLLECTED = re.compile(rb"Collected : (\d+)")
+H11_CYCLE = """
+import sys, h11
+from bench.http_load import request_bytes
+request = request_bytes(0)
+headers = [(b"content-type", b"application/json"), (b"content-length", b"20")]
+connection = h11.Connection(h11.SERVER)
+for _ in range(int(sys.argv[1])):
+    connection.receive_data(request)
+    for _ in range(4):  # Request, Data, EndOfMessage, NEED_DATA
+        connection.next_event()
+    connection.send(h11.Response(status_code=200, headers=headers, reason=b"OK"))
+    connection.send(h11.Data(data=b"x" * 20))
+    connection.send(h11.EndOfMessage())
+    connection.start_next_cycle()
+"""
+
+
+def _callgrind(command: list[str], env: dict[str, str], work: Callable[[int], None]) -> int:
+    """User-space instructions of ``command`` run under callgrind while ``work(port)`` runs
+    (port 0 when the command serves nothing)."""
+    process = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    if work is not _no_work:
+        found = _LISTENING.search(process.stdout.readline())
+        if found is None:
+            process.kill()
+            raise RuntimeError(f"{command} did not start under valgrind")
+        work(int(found.group(1)))
+        process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=900)
+    counted = _COLLECTED.search(err)
+    if counted is None:
+        raise RuntimeError(f"callgrind counted nothing: {err[-500:]!r}")
+    return int(counted.group(1))
+
+
+def _no_work(port: int) -> None:
+    pass
+
+
+async def fixed_load(port: int, clients: int, requests: int) -> None:
+    """``requests`` answered requests in all, from ``clients`` clients, one at a time each."""
+    loop = asyncio.get_running_loop()
+    protocols = []
+    for number in range(clients):
+        done: asyncio.Future[None] = loop.create_future()
+        client = Client(request_bytes(number), done, limit=requests // clients)
+        await loop.create_connection(lambda c=client: c, "127.0.0.1", port)  # type: ignore[misc]
+        protocols.append(client)
+    await asyncio.wait_for(asyncio.gather(*(p.done for p in protocols)), 900)
+    for client in protocols:
+        assert client.transport is not None
+        client.transport.close()
+
+
+def instructions_per_request(base: Path, requests: int, clients: int) -> dict[str, float]:
+    """Each server's user-space instructions per answered request (the difference between a
+    run of ``2 * requests`` and one of ``requests``, so that start-up and shutdown cancel out),
+    and h11's own request/response cycle alone (``h11``), counted the same way."""
+    counts: dict[str, float] = {}
+
+    def load_of(total: int) -> Callable[[int], None]:
+        return lambda port: asyncio.run(fixed_load(port, clients, total))
+
+    for name, command, env in server_commands(base):
+        runs = [_callgrind(command, env, load_of(n)) for n in (requests, 2 * requests)]
+        counts[name] = (runs[1] - runs[0]) / requests
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}"}
+    cycles = [
+        _callgrind([sys.executable, "-c", H11_CYCLE, str(n)], env, _no_work)
+        for n in (requests, 2 * requests)
+    ]
+    counts["h11"] = (cycles[1] - cycles[0]) / requests
+    return counts
 
 
 # -- the clients ------------------------------------------------------------------------------
@@ -161,9 +257,12 @@ def start_servers(base: Path) -> list[Server]:
 class Client(asyncio.Protocol):
     """Sends its request, waits for the whole answer, sends it again, until told to stop."""
 
-    def __init__(self, request: bytes, done: asyncio.Future[None]) -> None:
+    def __init__(
+        self, request: bytes, done: asyncio.Future[None], *, limit: int | None = None
+    ) -> None:
         self.request = request
         self.done = done
+        self.limit = limit  # stop after this many answers
         self.buffer = b""
         self.answered = 0
         self.running = True
@@ -189,6 +288,8 @@ class Client(asyncio.Protocol):
         self.buffer = self.buffer[end + 4 + length :]
         self.answered += 1
         assert self.transport is not None
+        if self.limit is not None and self.answered >= self.limit:
+            self.running = False
         if self.running:
             self.transport.write(self.request)
         elif not self.done.done():
@@ -248,6 +349,8 @@ def report(
     load_before: float,
     seconds: float,
     rounds: int,
+    instructions: dict[str, float] | None = None,
+    instruction_requests: int = 0,
 ) -> str:
     def rate(name: str, clients: int) -> float:
         return statistics.median(cells[(name, clients)].rates)
@@ -278,6 +381,20 @@ def report(
             f"| {cpu('bare', clients):.0f} µs "
             f"| {cpu('this', clients) / cpu('bare', clients):.2f}x |"
         )
+    if instructions:
+        this, main, bare, h11 = (instructions[k] for k in ("this", "main", "bare", "h11"))
+        lines += [
+            "",
+            f"User-space instructions per request (callgrind; {instruction_requests:,} requests "
+            "from 8 clients, counted as the difference between a run of twice as many and this "
+            "one, so start-up cancels out; the same figures whatever else the machine runs):",
+            "",
+            "| this | main (`236c459`) | bare asyncio | h11's request/response cycle alone "
+            "| this / main | this / bare |",
+            "|---:|---:|---:|---:|---:|---:|",
+            f"| {this:,.0f} | {main:,.0f} | {bare:,.0f} | {h11:,.0f} | {this / main:.2f}x "
+            f"| {this / bare:.2f}x |",
+        ]
     lines += [
         "",
         "Notes:",
@@ -298,6 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,8,64")
     parser.add_argument("--base", type=Path, help=f"a checkout of {BASE_COMMIT} to reuse")
     parser.add_argument("--record", action="store_true", help=f"write {RESULTS.name}")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count each server's instructions per request under callgrind, over N and "
+        "2N requests (slow: minutes)",
+    )
     parser.add_argument("--bare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
@@ -318,6 +443,12 @@ def main(argv: list[str] | None = None) -> int:
         servers = start_servers(base)
         try:
             cells = bench(servers, counts, args.seconds, args.rounds)
+            for server in servers:
+                server.stop()
+            servers = []
+            instructions = (
+                instructions_per_request(base, args.instructions, 8) if args.instructions else None
+            )
         finally:
             for server in servers:
                 server.stop()
@@ -333,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         load_before=load_before,
         seconds=args.seconds,
         rounds=args.rounds,
+        instructions=instructions,
+        instruction_requests=args.instructions,
     )
     print(text)
     if args.record:
