@@ -29,7 +29,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from http import HTTPStatus
 from typing import Any, Final, Literal, Protocol, TypeVar
 
@@ -78,7 +78,7 @@ class ConnectionHost(Protocol):
     def body_too_large(self) -> tuple[int, str, str]: ...
     def answer(
         self, head: RequestHead, body: bytes
-    ) -> tuple[int, bytes] | Coroutine[Any, Any, tuple[int, bytes]]: ...
+    ) -> tuple[int, bytes] | Callable[[], Awaitable[tuple[int, bytes]]]: ...
     async def authenticate(self, head: RequestHead, peer: tuple[str, int]) -> Any: ...
     def connect_socket(self, socket: StreamSocket, context: Any) -> None: ...
     async def on_message(self, socket: StreamSocket, message: bytes) -> None: ...
@@ -265,8 +265,8 @@ class ClientConnection(asyncio.BufferedProtocol):
         self._busy = True
         self._server.spawn(self._answer_later(answer))
 
-    async def _answer_later(self, answer: Coroutine[Any, Any, tuple[int, bytes]]) -> None:
-        status, payload = await answer
+    async def _answer_later(self, answer: Callable[[], Awaitable[tuple[int, bytes]]]) -> None:
+        status, payload = await answer()
         self.respond(status, payload)
 
     def respond(

@@ -33,7 +33,7 @@ import dataclasses
 import functools
 import logging
 import os
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from http import HTTPStatus
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -357,9 +357,10 @@ class StreamServer:
 
     def answer(
         self, head: RequestHead, body: bytes
-    ) -> tuple[int, bytes] | Coroutine[Any, Any, tuple[int, bytes]]:
-        """The answer to a complete request: at once, or a coroutine when a store call must be
-        awaited (a store whose calls can block)."""
+    ) -> tuple[int, bytes] | Callable[[], Awaitable[tuple[int, bytes]]]:
+        """The answer to a complete request: at once, or, when a store call must be awaited (a
+        store whose calls can block), a function that starts it (in the task that awaits it:
+        a coroutine made before would be left unawaited if that task were cancelled first)."""
         path, method = head.path, head.method
         if path.startswith("/call/"):
             if method == "POST":
@@ -381,7 +382,7 @@ class StreamServer:
 
     def _answer_call(
         self, head: RequestHead, body: bytes
-    ) -> tuple[int, bytes] | Coroutine[Any, Any, tuple[int, bytes]]:
+    ) -> tuple[int, bytes] | Callable[[], Awaitable[tuple[int, bytes]]]:
         limit = self.limits.max_body_values
         if len(body) > COUNTED_BODY_BYTES and values_bound(body) > limit:
             self.counters.oversized_requests += 1
@@ -393,7 +394,7 @@ class StreamServer:
         function_id = unquote(head.path.removeprefix("/call/"))
         inline = self._link.inline_call_json
         if inline is None:
-            return self._answer_call_later(function_id, body)
+            return functools.partial(self._answer_call_later, function_id, body)
         status, payload, error = answer_call_now(inline, function_id, body)
         self._store_seen(error)
         return status, payload
