@@ -70,6 +70,8 @@ class ConnectionHost(Protocol):
     read_buffer: memoryview
     """:data:`READ_BYTES` bytes that every connection of the server reads into, in turn (one
     loop: each read is handed on before the next begins)."""
+    read_buffer_lent: bool
+    """Whether a read into :attr:`read_buffer` is under way."""
 
     def now(self) -> float: ...
     def opened(self, connection: ClientConnection) -> bool: ...
@@ -105,6 +107,7 @@ class ClientConnection(asyncio.BufferedProtocol):
         self._closed = False
         self._lingering = -1  # bytes dropped while lingering; -1 when not lingering
         self._counted = False  # counted in by the server (and so swept)
+        self._buffer: memoryview | None = None  # what the current read goes into
         self._handshake: bytearray | None = None  # bytes received during the handshake
         self.socket: StreamSocket | None = None
         self._inbox: deque[bytes] = deque()
@@ -132,10 +135,25 @@ class ClientConnection(asyncio.BufferedProtocol):
     def get_buffer(self, sizehint: int) -> memoryview:
         # Reads go into one buffer of the server's: a read allocates only the bytes it got
         # (asyncio's default read allocates 256 KiB for each, with mmap, mremap and munmap).
-        return self._server.read_buffer
+        # A selector loop fills it at once; a loop that keeps reads pending (Windows' proactor)
+        # could ask again before, and then gets a buffer of its own.
+        server = self._server
+        if server.read_buffer_lent:
+            self._buffer = memoryview(bytearray(READ_BYTES))
+        else:
+            server.read_buffer_lent = True
+            self._buffer = server.read_buffer
+        return self._buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(self._server.read_buffer[:nbytes]))
+        buffer, self._buffer = self._buffer, None
+        assert buffer is not None
+        self._give_back(buffer)
+        self.data_received(bytes(buffer[:nbytes]))
+
+    def _give_back(self, buffer: memoryview | None) -> None:
+        if buffer is self._server.read_buffer:
+            self._server.read_buffer_lent = False
 
     def data_received(self, data: bytes) -> None:
         if self._closed:
@@ -176,6 +194,8 @@ class ClientConnection(asyncio.BufferedProtocol):
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._give_back(self._buffer)  # a read that failed after get_buffer
+        self._buffer = None
         self._closed = True
         self._cancel_timer()
         self._server.closed(self)

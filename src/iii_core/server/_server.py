@@ -151,6 +151,7 @@ class StreamServer:
         )
         self.counters = Counters()
         self.read_buffer = memoryview(bytearray(READ_BYTES))
+        self.read_buffer_lent = False
         self._connections: set[ClientConnection] = set()
         self._sockets: set[StreamSocket] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
