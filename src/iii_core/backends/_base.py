@@ -10,6 +10,12 @@ Copies happen at the boundary only (:mod:`iii_core.backends._boundary`): per ``c
 payload in and, when the store's results share its values (``shares_values``: the memory
 store), the result out; none for ``call_json``.
 
+Written once for both faces: the typed methods (:class:`~iii_core.backends._typed.
+TypedMethods`, which both inherit), what a store over a driver holds (``_DrivenStore``: the
+driver, the clock, the limits, the item locks; ``Store`` and ``DriverAsyncStore``), and
+``subscribe``/``watch``, which hand :class:`Handlers` to the store's one ``_add``. A
+:class:`LocalStore` (memory, engine directory) delivers its own events in the writing thread.
+
 ``store.as_async()`` is the store as an :class:`AsyncStore`: an ``AsyncStore`` itself, or for a
 synchronous store a face that runs each call on the event loop when the store never blocks
 (an in-memory store without fsync) and in a worker thread otherwise, so that code written for

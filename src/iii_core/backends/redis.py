@@ -7,7 +7,13 @@ hashes ``state:{scope}``, field = key; each value the item's JSON text). Values 
 exactly as the core computed them (integers above 2**53 and 2**63, ``[]`` and ``{}`` come back
 as written). A write is one compare-and-set script that also publishes the change events
 (:mod:`iii_core.backends._redis_common`): one round trip when this process saw the item's
-current value last, a retry with backoff when another process changed it.
+current value last, a retry with backoff when another process changed it. Every operation is
+written once, for this driver and the async one, as a generator of Redis commands
+(:class:`~iii_core.backends._redis_common.RedisDriver`); this module only performs them. On one
+Redis node it packs and sends them itself on a connection of the client's pool, which it keeps
+while idle and tests (the pool's own test) before each reuse, so that a connection Redis closed
+is replaced rather than failing a call; a command that fails on its connection is not retried
+(a compare-and-set may have been applied). On a cluster the client sends them.
 
 Change events go out on the channel of their group (or state scope), and on the engine's
 ``stream::events`` in its format unless ``engine_channel=False``

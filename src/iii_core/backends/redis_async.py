@@ -5,7 +5,9 @@ core call flow as every other store, with the same key layout, the same compare-
 the same memory of last-seen bytes and the same event channels and listener rules as
 :class:`RedisStore` (:mod:`iii_core.backends._redis_common`,
 :mod:`iii_core.backends._redis_listener`), so sync and async clients on one Redis or one Redis
-Cluster see each other's writes and events. Writers of one item in this store take turns (a per-item
+Cluster see each other's writes and events. Its operations are the sync driver's generators of
+Redis commands (:class:`~iii_core.backends._redis_common.RedisDriver`), performed with
+``await`` through the client. Writers of one item in this store take turns (a per-item
 ``asyncio.Lock``), so a hot item costs a queue, not retries.
 
 Handlers run in this store's listener task on the loop; a handler may be a plain function or
