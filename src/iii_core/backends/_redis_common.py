@@ -67,6 +67,8 @@ from iii_core.update import MISSING
 
 try:
     import redis
+    import redis.asyncio.cluster
+    import redis.cluster
     from redis.exceptions import RedisClusterException
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("the Redis stores", "redis", "redis") from None
@@ -145,6 +147,8 @@ def glob_escape(text: str) -> str:
     """``text`` as a literal in a Redis glob pattern (SCAN MATCH)."""
     return "".join("\\" + char if char in "*?[]\\^-" else char for char in text)
 
+
+CLUSTER_CLIENTS: Final = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
 
 # What redis-py raises when Redis cannot answer: its errors, and a cluster client's own
 # exception (not a RedisError) when no node of the cluster can be reached.
@@ -306,13 +310,11 @@ class RedisDriver(abc.ABC):
     """The storage driver on Redis, sync or async: each operation of the storage protocol is
     a generator of :data:`Step` that the subclass's :meth:`_drive` performs (returning the
     result, or for the asynchronous driver an awaitable of it). Stored forms are the JSON
-    bytes."""
+    bytes. ``client``: a redis-py client, sync or async, of one node or of a cluster."""
 
-    def __init__(
-        self, client: Any, *, cluster: bool, engine_channel: bool = True, replica_acks: int = 0
-    ) -> None:
+    def __init__(self, client: Any, *, engine_channel: bool = True, replica_acks: int = 0) -> None:
         self._redis = client
-        self._cluster = cluster
+        self._cluster = isinstance(client, CLUSTER_CLIENTS)
         self._engine_channel = engine_channel
         self._replica_acks = replica_acks
         self._last_seen = LastSeen()

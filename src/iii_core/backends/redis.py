@@ -106,12 +106,7 @@ class RedisStorage(RedisDriver):
         engine_channel: bool = True,
         replica_acks: int = 0,
     ) -> None:
-        super().__init__(
-            client,
-            cluster=isinstance(client, RedisCluster),
-            engine_channel=engine_channel,
-            replica_acks=replica_acks,
-        )
+        super().__init__(client, engine_channel=engine_channel, replica_acks=replica_acks)
         self._pool = None if isinstance(client, RedisCluster) else client.connection_pool
         self._idle: list[Any] = []
 

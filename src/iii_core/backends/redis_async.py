@@ -55,20 +55,6 @@ __all__ = ["AsyncRedisStorage", "AsyncRedisStore"]
 class AsyncRedisStorage(RedisDriver):
     """The asynchronous storage driver on Redis; stored forms are the JSON bytes."""
 
-    def __init__(
-        self,
-        client: aioredis.Redis | RedisCluster,
-        *,
-        engine_channel: bool = True,
-        replica_acks: int = 0,
-    ) -> None:
-        super().__init__(
-            client,
-            cluster=isinstance(client, RedisCluster),
-            engine_channel=engine_channel,
-            replica_acks=replica_acks,
-        )
-
     async def _drive(self, steps: Steps[Any], key: str | None) -> Any:
         reply = None
         try:
