@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import multiprocessing
 import threading
 from collections.abc import Iterator
 from typing import cast
@@ -88,6 +89,23 @@ def test_threads_sharing_one_store_each_write_exactly_once(redis_server: RedisSe
         for thread in threads:
             thread.join()
         assert store.call("stream::get", ITEM) == {"n": 600}
+
+
+def test_a_forked_child_uses_connections_of_its_own(redis_server: RedisServer) -> None:
+    redis_server.flush()
+    with RedisStore.from_url(redis_server.url) as store:
+        store.call("stream::set", {**ITEM, "data": {"n": 0}})  # a connection kept, idle
+        child = multiprocessing.get_context("fork").Process(target=_updates, args=(store, 300))
+        child.start()
+        _updates(store, 300)
+        child.join(timeout=60)
+        assert child.exitcode == 0
+        assert store.call("stream::get", ITEM) == {"n": 600}
+
+
+def _updates(store: Store, count: int) -> None:
+    for _ in range(count):
+        store.call("stream::update", {**ITEM, "ops": INCREMENT})
 
 
 _ARGUMENT = st.one_of(

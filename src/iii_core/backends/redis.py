@@ -37,7 +37,9 @@ reconnects.
 
 from __future__ import annotations
 
+import os
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -72,6 +74,18 @@ except ModuleNotFoundError:  # pragma: no cover - exercised only without the ext
 # Connections a driver keeps for its next commands; more concurrent callers than this take
 # theirs from the pool and give them back.
 IDLE_CONNECTIONS: Final = 8
+
+# A forked child must not use its parent's sockets: it forgets the kept connections (the pool
+# itself starts afresh in a child too).
+_drivers: weakref.WeakSet[RedisStorage] = weakref.WeakSet()
+
+
+def _forget_connections_in_child() -> None:
+    for driver in _drivers:
+        driver._idle.clear()
+
+
+os.register_at_fork(after_in_child=_forget_connections_in_child)
 
 __all__ = ["RedisStorage", "RedisStore", "client_options", "private_copies"]
 
@@ -109,6 +123,7 @@ class RedisStorage(RedisDriver):
         super().__init__(client, engine_channel=engine_channel, replica_acks=replica_acks)
         self._pool = None if isinstance(client, RedisCluster) else client.connection_pool
         self._idle: list[Any] = []
+        _drivers.add(self)
 
     def _drive(self, steps: Steps[Any], key: str | None) -> Any:
         reply = None
@@ -141,19 +156,17 @@ class RedisStorage(RedisDriver):
         connection = self._connection()
         try:
             connection.send_packed_command([pack_command(command.args)])
-            reply = connection.read_response()
+            return connection.read_response()
         except ResponseError:
-            self._idle.append(connection)  # Redis answered: the connection is in step
-            raise
+            raise  # Redis answered: the connection is in step
         except BaseException:
-            self._pool.release(connection)
-            connection.disconnect()  # a reply may be unread
+            connection.disconnect()  # a reply may be left unread: connect afresh next time
             raise
-        if len(self._idle) < IDLE_CONNECTIONS:
-            self._idle.append(connection)
-        else:
-            self._pool.release(connection)
-        return reply
+        finally:
+            if len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(connection)
+            else:
+                self._pool.release(connection)
 
     def _connection(self) -> Any:
         """A connection for one command: one this driver kept idle (list operations are
