@@ -10,6 +10,12 @@ Copies happen at the boundary only (:mod:`iii_core.backends._boundary`): per ``c
 payload in and, when the store's results share its values (``shares_values``: the memory
 store), the result out; none for ``call_json``.
 
+Written once for both faces: the typed methods (:class:`~iii_core.backends._typed.
+TypedMethods`, which both inherit), what a store over a driver holds (``_DrivenStore``: the
+driver, the clock, the limits, the item locks; ``Store`` and ``DriverAsyncStore``), and
+``subscribe``/``watch``, which hand :class:`Handlers` to the store's one ``_add``. A
+:class:`LocalStore` (memory, engine directory) delivers its own events in the writing thread.
+
 ``store.as_async()`` is the store as an :class:`AsyncStore`: an ``AsyncStore`` itself, or for a
 synchronous store a face that runs each call on the event loop when the store never blocks
 (an in-memory store without fsync) and in a worker thread otherwise, so that code written for
@@ -22,31 +28,8 @@ import abc
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, overload
+from typing import Any, Generic, Literal, NamedTuple, TypeVar, overload
 
-from iii_core._generated.state import (
-    StateDeleteInput,
-    StateGetInput,
-    StateListGroupsInput,
-    StateListGroupsResult,
-    StateListInput,
-    StateSetInput,
-    StateUpdateInput,
-)
-from iii_core._generated.stream import (
-    StreamDeleteInput,
-    StreamDeleteResult,
-    StreamGetInput,
-    StreamListAllInput,
-    StreamListAllResult,
-    StreamListGroupsInput,
-    StreamListInput,
-    StreamSendInput,
-    StreamSetInput,
-    StreamSetResult,
-    StreamUpdateInput,
-    StreamUpdateResult,
-)
 from iii_core.backends._boundary import (
     as_json,
     copy_result,
@@ -63,7 +46,7 @@ from iii_core.backends._subscribers import (
     Subscribers,
     TriggerConfig,
 )
-from iii_core.backends._typed import AsyncTypedMethod, TypedMethod
+from iii_core.backends._typed import TypedMethods
 from iii_core.store import (
     AsyncStorage,
     Call,
@@ -72,13 +55,15 @@ from iii_core.store import (
     run_flow,
     run_flow_async,
 )
-from iii_core.store import _functions as table
 from iii_core.store._functions import Function
 
 __all__ = [
     "AsyncStore",
     "ChangeEvent",
+    "DriverAsyncStore",
     "EventHandler",
+    "Handlers",
+    "LocalStore",
     "ResyncHandler",
     "Store",
     "TriggerConfig",
@@ -109,7 +94,50 @@ def _request_payload(function: Function[Any, Any], request: Any) -> Any:
     return owned_payload(function.id, function.input() if request is None else request)
 
 
-class Store(abc.ABC):
+class Handlers(NamedTuple):
+    """What a subscription calls: ``handler(event)`` for each matching change event,
+    ``on_resync()`` when events may have been missed; ``private_copies``: each call gets its
+    own copy of the event."""
+
+    handler: EventHandler
+    on_resync: ResyncHandler | None
+    private_copies: bool
+
+
+S = TypeVar("S", Storage, AsyncStorage)
+L = TypeVar("L", ItemLocks, AsyncItemLocks)
+
+
+class _DrivenStore(Generic[S, L]):
+    """What a store over a storage driver holds, sync or async: the driver, the clock, the
+    limits, the per-item locks and the subscribers of a store that delivers its own events."""
+
+    _item_locks_type: type[L]
+
+    def __init__(
+        self,
+        storage: S,
+        *,
+        clock: Callable[[], int] = wall_clock_ms,
+        max_value_bytes: int | None = None,
+    ) -> None:
+        self._storage: S = storage
+        self._item_locks: L = self._item_locks_type()
+        self._clock = clock
+        self._limits = Limits(max_value_bytes)
+        self._subscribers = Subscribers()
+
+    @property
+    def max_value_bytes(self) -> int | None:
+        """The ``state::set`` size limit in bytes; ``None`` or ``<= 0``: no limit."""
+        return self._limits.max_value_bytes
+
+    @max_value_bytes.setter
+    def max_value_bytes(self, limit: int | None) -> None:
+        self._limits = Limits(limit)
+
+
+class Store(_DrivenStore[Storage, ItemLocks], TypedMethods, abc.ABC):
     """The stream and state service of the iii engine over a synchronous storage driver.
 
     ``call(function_id, payload)`` answers any ``stream::*`` / ``state::*`` function id with a
@@ -123,29 +151,11 @@ class Store(abc.ABC):
     shares_values: bool = True
     """Whether results share values with the storage (an in-memory store), so that a Python
     caller must get a copy; a store whose values are decoded afresh for each call does not."""
+    _coroutines: Literal[False] = False
+    """Whether the methods are coroutines: no (see :class:`AsyncStore`)."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        *,
-        clock: Callable[[], int] = wall_clock_ms,
-        max_value_bytes: int | None = None,
-    ) -> None:
-        self._storage = storage
-        self._clock = clock
-        self._limits = Limits(max_value_bytes)
-        self._subscribers = Subscribers()
-        self._item_locks = ItemLocks()
-        self._async_face: _SyncStoreFace | None = None
-
-    @property
-    def max_value_bytes(self) -> int | None:
-        """The ``state::set`` size limit in bytes; ``None`` or ``<= 0``: no limit."""
-        return self._limits.max_value_bytes
-
-    @max_value_bytes.setter
-    def max_value_bytes(self, limit: int | None) -> None:
-        self._limits = Limits(limit)
+    _item_locks_type = ItemLocks
+    _async_face: _SyncStoreFace | None = None
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -173,23 +183,6 @@ class Store(abc.ABC):
         result = self._run(function.id, _request_payload(function, request))
         return _typed_output(function, result, self.shares_values)
 
-    stream_set = TypedMethod[StreamSetInput, StreamSetResult](table.STREAM_SET)
-    stream_get = TypedMethod[StreamGetInput, Any](table.STREAM_GET)
-    stream_update = TypedMethod[StreamUpdateInput, StreamUpdateResult](table.STREAM_UPDATE)
-    stream_delete = TypedMethod[StreamDeleteInput, StreamDeleteResult](table.STREAM_DELETE)
-    stream_send = TypedMethod[StreamSendInput, None](table.STREAM_SEND)
-    stream_list = TypedMethod[StreamListInput, list[Any]](table.STREAM_LIST)
-    stream_list_groups = TypedMethod[StreamListGroupsInput, list[str]](table.STREAM_LIST_GROUPS)
-    stream_list_all = TypedMethod[StreamListAllInput, StreamListAllResult](table.STREAM_LIST_ALL)
-    state_set = TypedMethod[StateSetInput, StreamSetResult](table.STATE_SET)
-    state_get = TypedMethod[StateGetInput, Any](table.STATE_GET)
-    state_update = TypedMethod[StateUpdateInput, StreamUpdateResult](table.STATE_UPDATE)
-    state_delete = TypedMethod[StateDeleteInput, Any](table.STATE_DELETE)
-    state_list = TypedMethod[StateListInput, list[Any]](table.STATE_LIST)
-    state_list_groups = TypedMethod[StateListGroupsInput, StateListGroupsResult](
-        table.STATE_LIST_GROUPS
-    )
-
     # -- subscriptions --------------------------------------------------------------------------
 
     def subscribe(
@@ -204,11 +197,7 @@ class Store(abc.ABC):
         state trigger config, with the engine's matching rules), and ``on_resync()`` when
         events may have been missed; returns ``unsubscribe``. Each handler gets its own copy
         of the event unless ``private_copies=False`` (then it must not mutate it)."""
-        unsubscribe = self._subscribers.add(
-            config, handler, on_resync=on_resync, private_copies=private_copies
-        )
-        self._start_events()
-        return unsubscribe
+        return self._add(config, Handlers(handler, on_resync, private_copies))
 
     def watch(
         self,
@@ -219,16 +208,12 @@ class Store(abc.ABC):
     ) -> Callable[[], None]:
         """:meth:`subscribe` to every change event, stream and state alike (an iii-core
         addition: engine triggers always name a stream or match by scope/key)."""
-        unsubscribe = self._subscribers.add(
-            None, handler, on_resync=on_resync, private_copies=private_copies
-        )
-        self._start_events()
-        return unsubscribe
+        return self._add(None, Handlers(handler, on_resync, private_copies))
 
     @abc.abstractmethod
-    def _start_events(self) -> None:
-        """Make sure change events reach this store's subscribers (a listener, for stores
-        shared between processes)."""
+    def _add(self, config: TriggerConfig | None, handlers: Handlers) -> Callable[[], None]:
+        """Subscribe ``handlers`` to the events ``config`` matches (``None``: every event),
+        and make sure such events reach this process."""
 
     @abc.abstractmethod
     def sync_events(self, timeout: float = 5.0) -> None:
@@ -252,11 +237,29 @@ class Store(abc.ABC):
         return self._async_face
 
 
-class AsyncStore(abc.ABC):
+class LocalStore(Store):
+    """A store whose change events come from this process's own writes (memory, an engine
+    directory): the storage driver hands them to :meth:`_deliver`, in the writing thread,
+    before the call returns."""
+
+    def _deliver(self, events: tuple[ChangeEvent, ...]) -> None:
+        self._subscribers.deliver(events)
+
+    def _add(self, config: TriggerConfig | None, handlers: Handlers) -> Callable[[], None]:
+        handler, on_resync, private = handlers
+        return self._subscribers.add(config, handler, on_resync=on_resync, private_copies=private)
+
+    def sync_events(self, timeout: float = 5.0) -> None:
+        """Nothing to wait for: handlers run in the writer's thread before its call returns."""
+
+
+class AsyncStore(TypedMethods, abc.ABC):
     """:class:`Store` for asyncio: the same methods, as coroutines. Handlers may be plain
     functions or return awaitables, which are awaited."""
 
     shares_values: bool = True
+    _coroutines: Literal[True] = True
+    """Whether the methods are coroutines: yes."""
 
     @property
     @abc.abstractmethod
@@ -289,28 +292,6 @@ class AsyncStore(abc.ABC):
         result = await self._run(function.id, _request_payload(function, request))
         return _typed_output(function, result, self.shares_values)
 
-    stream_set = AsyncTypedMethod[StreamSetInput, StreamSetResult](table.STREAM_SET)
-    stream_get = AsyncTypedMethod[StreamGetInput, Any](table.STREAM_GET)
-    stream_update = AsyncTypedMethod[StreamUpdateInput, StreamUpdateResult](table.STREAM_UPDATE)
-    stream_delete = AsyncTypedMethod[StreamDeleteInput, StreamDeleteResult](table.STREAM_DELETE)
-    stream_send = AsyncTypedMethod[StreamSendInput, None](table.STREAM_SEND)
-    stream_list = AsyncTypedMethod[StreamListInput, list[Any]](table.STREAM_LIST)
-    stream_list_groups = AsyncTypedMethod[StreamListGroupsInput, list[str]](
-        table.STREAM_LIST_GROUPS
-    )
-    stream_list_all = AsyncTypedMethod[StreamListAllInput, StreamListAllResult](
-        table.STREAM_LIST_ALL
-    )
-    state_set = AsyncTypedMethod[StateSetInput, StreamSetResult](table.STATE_SET)
-    state_get = AsyncTypedMethod[StateGetInput, Any](table.STATE_GET)
-    state_update = AsyncTypedMethod[StateUpdateInput, StreamUpdateResult](table.STATE_UPDATE)
-    state_delete = AsyncTypedMethod[StateDeleteInput, Any](table.STATE_DELETE)
-    state_list = AsyncTypedMethod[StateListInput, list[Any]](table.STATE_LIST)
-    state_list_groups = AsyncTypedMethod[StateListGroupsInput, StateListGroupsResult](
-        table.STATE_LIST_GROUPS
-    )
-
-    @abc.abstractmethod
     async def subscribe(
         self,
         config: TriggerConfig,
@@ -320,8 +301,8 @@ class AsyncStore(abc.ABC):
         private_copies: bool = True,
     ) -> Callable[[], None]:
         """As :meth:`Store.subscribe`."""
+        return await self._add(config, Handlers(handler, on_resync, private_copies))
 
-    @abc.abstractmethod
     async def watch(
         self,
         handler: EventHandler,
@@ -330,6 +311,11 @@ class AsyncStore(abc.ABC):
         private_copies: bool = True,
     ) -> Callable[[], None]:
         """As :meth:`Store.watch`."""
+        return await self._add(None, Handlers(handler, on_resync, private_copies))
+
+    @abc.abstractmethod
+    async def _add(self, config: TriggerConfig | None, handlers: Handlers) -> Callable[[], None]:
+        """As :meth:`Store._add`."""
 
     @abc.abstractmethod
     async def sync_events(self, timeout: float = 5.0) -> None:
@@ -349,29 +335,10 @@ class AsyncStore(abc.ABC):
         return self
 
 
-class DriverAsyncStore(AsyncStore):
+class DriverAsyncStore(_DrivenStore[AsyncStorage, AsyncItemLocks], AsyncStore):
     """An :class:`AsyncStore` over an asynchronous storage driver."""
 
-    def __init__(
-        self,
-        storage: AsyncStorage,
-        *,
-        clock: Callable[[], int] = wall_clock_ms,
-        max_value_bytes: int | None = None,
-    ) -> None:
-        self._storage = storage
-        self._clock = clock
-        self._limits = Limits(max_value_bytes)
-        self._subscribers = Subscribers()
-        self._item_locks = AsyncItemLocks()
-
-    @property
-    def max_value_bytes(self) -> int | None:
-        return self._limits.max_value_bytes
-
-    @max_value_bytes.setter
-    def max_value_bytes(self, limit: int | None) -> None:
-        self._limits = Limits(limit)
+    _item_locks_type = AsyncItemLocks
 
     async def _run(self, function_id: str, payload: Any) -> Any:
         call = Call.decode(function_id, payload)
@@ -379,37 +346,6 @@ class DriverAsyncStore(AsyncStore):
             return await run_flow_async(call.flow(self._clock(), self._limits), self._storage)
         async with self._item_locks.hold(call.item):
             return await run_flow_async(call.flow(self._clock(), self._limits), self._storage)
-
-    async def subscribe(
-        self,
-        config: TriggerConfig,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        unsubscribe = self._subscribers.add(
-            config, handler, on_resync=on_resync, private_copies=private_copies
-        )
-        await self._start_events()
-        return unsubscribe
-
-    async def watch(
-        self,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        unsubscribe = self._subscribers.add(
-            None, handler, on_resync=on_resync, private_copies=private_copies
-        )
-        await self._start_events()
-        return unsubscribe
-
-    @abc.abstractmethod
-    async def _start_events(self) -> None:
-        """Make sure change events reach this store's subscribers."""
 
 
 class _SyncStoreFace(AsyncStore):
@@ -440,34 +376,10 @@ class _SyncStoreFace(AsyncStore):
     def inline_call_json(self) -> Callable[[str, bytes], bytes] | None:
         return None if self.store.blocking else self.store.call_json
 
-    async def subscribe(
-        self,
-        config: TriggerConfig,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        on_loop, resync_on_loop = _on_loop(handler), _on_loop(on_resync)
+    async def _add(self, config: TriggerConfig | None, handlers: Handlers) -> Callable[[], None]:
+        handler, on_resync, private = handlers
         unsubscribe: Callable[[], None] = await self._in_store(
-            lambda: self.store.subscribe(
-                config, on_loop, on_resync=resync_on_loop, private_copies=private_copies
-            )
-        )
-        return unsubscribe
-
-    async def watch(
-        self,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        on_loop, resync_on_loop = _on_loop(handler), _on_loop(on_resync)
-        unsubscribe: Callable[[], None] = await self._in_store(
-            lambda: self.store.watch(
-                on_loop, on_resync=resync_on_loop, private_copies=private_copies
-            )
+            self.store._add, config, Handlers(_on_loop(handler), _on_loop(on_resync), private)
         )
         return unsubscribe
 

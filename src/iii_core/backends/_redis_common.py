@@ -1,8 +1,16 @@
-"""What the sync and the async Redis drivers share: the compare-and-set script, the memory of
+"""What the sync and the async Redis drivers share: every storage operation, as a sans-I/O
+generator of Redis commands (:class:`RedisDriver`), the compare-and-set script, the memory of
 the last stored bytes seen, error mapping, backoff and the replica acknowledgement.
 
-Rules: no I/O here; the drivers (:mod:`~iii_core.backends.redis`,
-:mod:`~iii_core.backends.redis_async`) only add the round trips.
+Rules: no I/O here. Each storage operation is written once, as a generator that yields
+:class:`Command` (one Redis command), :class:`Scan` (every key matching a pattern, on every
+primary of a cluster) and :class:`Pause` (the backoff) steps and receives their replies; the
+drivers (:class:`~iii_core.backends.redis.RedisStorage`,
+:class:`~iii_core.backends.redis_async.AsyncRedisStorage`) only perform the steps, with or
+without ``await``. The synchronous driver on one Redis node sends its commands itself, packed
+here (:func:`pack_command`), on a connection of the client's pool: redis-py's per-command
+machinery (retries, observability hooks, response callbacks) costs more than the round trip
+on loopback. Replies are therefore raw (``HGETALL`` is read with :func:`field_pairs`).
 
 - **Compare-and-set** (:data:`CAS_SCRIPT`, one Lua script on one key, atomic in Redis and on
   a Redis Cluster): if the field still holds exactly the expected bytes (or is still missing),
@@ -31,25 +39,36 @@ Rules: no I/O here; the drivers (:mod:`~iii_core.backends.redis`,
 
 from __future__ import annotations
 
+import abc
+import hashlib
 import random
 import threading
 from collections import OrderedDict
-from typing import Any, Final
+from collections.abc import Generator
+from typing import Any, Final, NamedTuple, TypeAlias, TypeVar
 
 import msgspec
 
 from iii_core._extras import MissingExtra
+from iii_core.backends._event_routing import publish_commands
 from iii_core.store import (
     STORE_BAD_DATA,
     STORE_UNAVAILABLE,
     Changed,
+    ChangeEvent,
     CompareAndSet,
+    ListKeys,
+    Publish,
+    ReadField,
+    ReadHash,
     StoreCallError,
 )
 from iii_core.update import MISSING
 
 try:
     import redis
+    import redis.asyncio.cluster
+    import redis.cluster
     from redis.exceptions import RedisClusterException
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("the Redis stores", "redis", "redis") from None
@@ -58,6 +77,7 @@ __all__ = [
     "BACKOFF_BASE_SECONDS",
     "BACKOFF_CAP_SECONDS",
     "CAS_SCRIPT",
+    "CAS_SHA",
     "CONNECT_TIMEOUT_SECONDS",
     "LAST_SEEN_BYTES",
     "READY_TIMEOUT_SECONDS",
@@ -65,11 +85,20 @@ __all__ = [
     "REDIS_ERRORS",
     "REPLICA_ACK_TIMEOUT_MS",
     "SOCKET_TIMEOUT_SECONDS",
+    "SUBSCRIBE_ERRORS",
+    "Command",
     "LastSeen",
+    "Pause",
+    "RedisDriver",
+    "Scan",
+    "Step",
     "backoff_seconds",
     "cas_arguments",
     "cas_outcome",
+    "field_pairs",
     "glob_escape",
+    "not_subscribed",
+    "pack_command",
     "redis_error",
     "replicas_missing",
     "stored_form",
@@ -109,6 +138,7 @@ for i = 6, #ARGV, 3 do
 end
 return 1
 """
+CAS_SHA: Final = hashlib.sha1(CAS_SCRIPT.encode()).hexdigest()
 
 _encoder = msgspec.json.Encoder()
 
@@ -118,9 +148,20 @@ def glob_escape(text: str) -> str:
     return "".join("\\" + char if char in "*?[]\\^-" else char for char in text)
 
 
+CLUSTER_CLIENTS: Final = (redis.cluster.RedisCluster, redis.asyncio.cluster.RedisCluster)
+
 # What redis-py raises when Redis cannot answer: its errors, and a cluster client's own
 # exception (not a RedisError) when no node of the cluster can be reached.
 REDIS_ERRORS: Final = (redis.RedisError, RedisClusterException)
+
+
+# What subscribing may raise besides Redis's errors: the listener's wait for its first
+# subscription timing out.
+SUBSCRIBE_ERRORS: Final = (TimeoutError, *REDIS_ERRORS)
+
+
+def not_subscribed(exc: BaseException) -> StoreCallError:
+    return StoreCallError(STORE_UNAVAILABLE, f"Redis is unavailable: could not subscribe: {exc}")
 
 
 def redis_error(exc: Exception, key: str | None = None) -> StoreCallError:
@@ -220,3 +261,121 @@ def cas_outcome(reply: Any) -> Changed | None:
 
 def backoff_seconds(attempt: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt))
+
+
+def field_pairs(reply: Any) -> list[tuple[str, Any]]:
+    """``(field, stored form)`` of an ``HGETALL`` reply: a flat list (raw RESP2), or a dict
+    (RESP3, or redis-py's response callback)."""
+    if isinstance(reply, dict):
+        return [(text(field), raw) for field, raw in reply.items()]
+    return [(text(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
+
+
+def pack_command(args: tuple[Any, ...]) -> bytes:
+    """One command in RESP, as redis-py packs it (arguments are ``bytes``, ``str`` or
+    ``int``; text goes as UTF-8)."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if type(arg) is bytes else str(arg).encode()
+        parts.append(b"$%d\r\n%b\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+class Command(NamedTuple):
+    """Send ``args`` as one command; the reply is raw. ``node_of``: on a cluster, send it to
+    the primary that holds this key (``WAIT``)."""
+
+    args: tuple[Any, ...]
+    node_of: str | None = None
+
+
+class Scan(NamedTuple):
+    """Every key matching ``pattern`` (on a cluster: on every primary)."""
+
+    pattern: str
+
+
+class Pause(NamedTuple):
+    """Wait ``seconds`` (the backoff between conflicting writes)."""
+
+    seconds: float
+
+
+Step: TypeAlias = Command | Scan | Pause
+T = TypeVar("T")
+Steps: TypeAlias = Generator[Step, Any, T]
+
+
+class RedisDriver(abc.ABC):
+    """The storage driver on Redis, sync or async: each operation of the storage protocol is
+    a generator of :data:`Step` that the subclass's :meth:`_drive` performs (returning the
+    result, or for the asynchronous driver an awaitable of it). Stored forms are the JSON
+    bytes. ``client``: a redis-py client, sync or async, of one node or of a cluster."""
+
+    def __init__(self, client: Any, *, engine_channel: bool = True, replica_acks: int = 0) -> None:
+        self._redis = client
+        self._cluster = isinstance(client, CLUSTER_CLIENTS)
+        self._engine_channel = engine_channel
+        self._replica_acks = replica_acks
+        self._last_seen = LastSeen()
+
+    @abc.abstractmethod
+    def _drive(self, steps: Steps[Any], key: str | None) -> Any:
+        """Perform ``steps`` to their end; a Redis error becomes ``redis_error(exc, key)``."""
+
+    def read_field(self, op: ReadField) -> Any:
+        return self._drive(self._read_field(op), op.hash_key)
+
+    def read_hash(self, op: ReadHash) -> Any:
+        return self._drive(self._read_hash(op), op.hash_key)
+
+    def list_keys(self, op: ListKeys) -> Any:
+        return self._drive(self._list_keys(op), None)
+
+    def compare_and_set(self, op: CompareAndSet) -> Any:
+        return self._drive(self._compare_and_set(op), op.hash_key)
+
+    def publish(self, op: Publish) -> Any:
+        # Only `stream::send` publishes outside a write; the engine fails it when the emit
+        # fails (STREAM_SEND_ERROR), and so does this store.
+        return self._drive(self._publish(op), None)
+
+    def _publications(self, events: tuple[ChangeEvent, ...]) -> list[tuple[str, str, bytes]]:
+        return publish_commands(events, engine_channel=self._engine_channel, cluster=self._cluster)
+
+    def _read_field(self, op: ReadField) -> Steps[Any]:
+        if not op.fresh:
+            seen = self._last_seen.get(op.hash_key, op.field)
+            if seen is not None:
+                return seen
+        stored = stored_form((yield Command(("HGET", op.hash_key, op.field))))
+        self._last_seen.put(op.hash_key, op.field, stored)
+        return stored
+
+    def _read_hash(self, op: ReadHash) -> Steps[list[Any]]:
+        if not op.fields:
+            return list((yield Command(("HVALS", op.hash_key))))
+        return field_pairs((yield Command(("HGETALL", op.hash_key))))
+
+    def _list_keys(self, op: ListKeys) -> Steps[list[str]]:
+        return [text(key) for key in (yield Scan(glob_escape(op.prefix) + "*"))]
+
+    def _compare_and_set(self, op: CompareAndSet) -> Steps[Changed | None]:
+        arguments, after = cas_arguments(op, self._publications(op.events))
+        changed = cas_outcome((yield Command(("EVALSHA", CAS_SHA, 1, op.hash_key, *arguments))))
+        if changed is None and op.write and self._replica_acks:
+            wait = ("WAIT", self._replica_acks, REPLICA_ACK_TIMEOUT_MS)
+            acked = yield Command(wait, op.hash_key if self._cluster else None)
+            if acked < self._replica_acks:
+                raise replicas_missing(acked, self._replica_acks)
+        if changed is not None and op.attempt > 0:
+            # Contended by other processes: back off, then read, so that the retry starts
+            # from the value after the wait rather than the one before it.
+            yield Pause(backoff_seconds(op.attempt))
+            changed = Changed((yield from self._read_field(ReadField(op.hash_key, op.field))))
+        self._last_seen.put(op.hash_key, op.field, after if changed is None else changed.current)
+        return changed
+
+    def _publish(self, op: Publish) -> Steps[None]:
+        for command in self._publications(op.events):
+            yield Command(command)

@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from iii_core._engine_dir_layout import ENGINE_DIR_HELP, STATE_SUBDIR, STREAM_SUBDIR
-from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
+from iii_core.backends._base import ChangeEvent, LocalStore, wall_clock_ms
 from iii_core.backends._durable_log import STORE_LOCKED, STORE_OPEN_FAILED
 from iii_core.backends._engine_dir_format import (
     INDEX_SUFFIX,
@@ -462,7 +462,7 @@ class EngineDirStorage:
             self._lock_fds = []
 
 
-class EngineDirStore(Store):
+class EngineDirStore(LocalStore):
     """The stream and state store over an iii app's data directory.
 
     ``EngineDirStore("./data")`` opens ``./data/stream_store`` and ``./data/state_store.db``
@@ -511,15 +511,6 @@ class EngineDirStore(Store):
     def skipped(self) -> dict[str, str]:
         """Files the engine would not load either: path → why."""
         return self.storage.skipped
-
-    def _deliver(self, events: tuple[ChangeEvent, ...]) -> None:
-        self._subscribers.deliver(events)
-
-    def _start_events(self) -> None:
-        """Nothing to start: events are delivered by the writer's thread."""
-
-    def sync_events(self, timeout: float = 5.0) -> None:
-        """Nothing to wait for: handlers run in the writer's thread before its call returns."""
 
     def close(self) -> None:
         """Release the directory locks (every write is already on disk)."""

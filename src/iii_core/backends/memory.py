@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from iii_core.backends._base import ChangeEvent, Store, wall_clock_ms
+from iii_core.backends._base import ChangeEvent, LocalStore, wall_clock_ms
 from iii_core.backends._durable_log import DurableLog
 from iii_core.store import Changed, CompareAndSet, ListKeys, Publish, ReadField, ReadHash
 from iii_core.update import MISSING
@@ -98,7 +98,7 @@ class MemoryStorage:
                 self._log = None
 
 
-class MemoryStore(Store):
+class MemoryStore(LocalStore):
     """The embedded default store. ``MemoryStore()`` keeps everything in memory;
     ``MemoryStore("data.log")`` also logs every write to that file and replays it on open."""
 
@@ -117,15 +117,6 @@ class MemoryStore(Store):
         self._memory = MemoryStorage(hashes, self._deliver, log)
         super().__init__(self._memory, clock=clock, max_value_bytes=max_value_bytes)
         self.blocking = fsync
-
-    def _deliver(self, events: tuple[ChangeEvent, ...]) -> None:
-        self._subscribers.deliver(events)
-
-    def _start_events(self) -> None:
-        """Nothing to start: events are delivered by the writer's thread."""
-
-    def sync_events(self, timeout: float = 5.0) -> None:
-        """Nothing to wait for: handlers run in the writer's thread before its call returns."""
 
     def close(self) -> None:
         """Close the log file (a memory-only store has nothing to close)."""

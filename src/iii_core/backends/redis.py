@@ -7,7 +7,13 @@ hashes ``state:{scope}``, field = key; each value the item's JSON text). Values 
 exactly as the core computed them (integers above 2**53 and 2**63, ``[]`` and ``{}`` come back
 as written). A write is one compare-and-set script that also publishes the change events
 (:mod:`iii_core.backends._redis_common`): one round trip when this process saw the item's
-current value last, a retry with backoff when another process changed it.
+current value last, a retry with backoff when another process changed it. Every operation is
+written once, for this driver and the async one, as a generator of Redis commands
+(:class:`~iii_core.backends._redis_common.RedisDriver`); this module only performs them. On one
+Redis node it packs and sends them itself on a connection of the client's pool, which it keeps
+while idle and tests (the pool's own test) before each reuse, so that a connection Redis closed
+is replaced rather than failing a call; a command that fails on its connection is not retried
+(a compare-and-set may have been applied). On a cluster the client sends them.
 
 Change events go out on the channel of their group (or state scope), and on the engine's
 ``stream::events`` in its format unless ``engine_channel=False``
@@ -31,55 +37,55 @@ reconnects.
 
 from __future__ import annotations
 
+import os
 import time
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from iii_core._extras import MissingExtra
-from iii_core.backends._base import Store, wall_clock_ms
+from iii_core.backends._base import Handlers, Store, wall_clock_ms
 from iii_core.backends._boundary import copy_event
-from iii_core.backends._event_routing import publish_commands
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
     CONNECT_TIMEOUT_SECONDS,
     REDIS_ERRORS,
-    REPLICA_ACK_TIMEOUT_MS,
     SOCKET_TIMEOUT_SECONDS,
-    LastSeen,
-    backoff_seconds,
-    cas_arguments,
-    cas_outcome,
-    glob_escape,
+    SUBSCRIBE_ERRORS,
+    Command,
+    Pause,
+    RedisDriver,
+    Step,
+    Steps,
+    not_subscribed,
+    pack_command,
     redis_error,
-    replicas_missing,
-    stored_form,
-)
-from iii_core.backends._redis_common import (
-    text as _text,
 )
 from iii_core.backends._redis_listener import EventListener
-from iii_core.backends._subscribers import (
-    ChangeEvent,
-    EventHandler,
-    ResyncHandler,
-    TriggerConfig,
-)
-from iii_core.store import (
-    STORE_UNAVAILABLE,
-    Changed,
-    CompareAndSet,
-    ListKeys,
-    Publish,
-    ReadField,
-    ReadHash,
-    StoreCallError,
-)
+from iii_core.backends._subscribers import EventHandler, TriggerConfig
 
 try:
     import redis
     from redis.cluster import RedisCluster
+    from redis.exceptions import NoScriptError, ResponseError
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("iii_core.backends.redis", "redis", "redis") from None
+
+# Connections a driver keeps for its next commands; more concurrent callers than this take
+# theirs from the pool and give them back.
+IDLE_CONNECTIONS: Final = 8
+
+# A forked child must not use its parent's sockets: it forgets the kept connections (the pool
+# itself starts afresh in a child too).
+_drivers: weakref.WeakSet[RedisStorage] = weakref.WeakSet()
+
+
+def _forget_connections_in_child() -> None:
+    for driver in _drivers:
+        driver._idle.clear()
+
+
+os.register_at_fork(after_in_child=_forget_connections_in_child)
 
 __all__ = ["RedisStorage", "RedisStore", "client_options", "private_copies"]
 
@@ -100,9 +106,12 @@ def private_copies(handler: EventHandler, private: bool) -> EventHandler:
     return lambda event: handler(copy_event(event))
 
 
-class RedisStorage:
+class RedisStorage(RedisDriver):
     """The synchronous storage driver on Redis or a Redis Cluster; stored forms are the JSON
-    bytes."""
+    bytes. On one Redis node it sends its commands itself, on a connection of the client's
+    pool (see :mod:`iii_core.backends._redis_common`) that it keeps while idle, up to
+    :data:`IDLE_CONNECTIONS` (the pool's own bookkeeping per command costs as much as the
+    command's Python side)."""
 
     def __init__(
         self,
@@ -111,79 +120,75 @@ class RedisStorage:
         engine_channel: bool = True,
         replica_acks: int = 0,
     ) -> None:
-        self._redis = client
-        self._compare_and_set = client.register_script(CAS_SCRIPT)
-        self._cluster = isinstance(client, RedisCluster)
-        self._engine_channel = engine_channel
-        self._replica_acks = replica_acks
-        self._last_seen = LastSeen()
+        super().__init__(client, engine_channel=engine_channel, replica_acks=replica_acks)
+        self._pool = None if isinstance(client, RedisCluster) else client.connection_pool
+        self._idle: list[Any] = []
+        _drivers.add(self)
 
-    def _publications(self, events: tuple[ChangeEvent, ...]) -> list[tuple[str, str, bytes]]:
-        return publish_commands(events, engine_channel=self._engine_channel, cluster=self._cluster)
-
-    def read_field(self, op: ReadField) -> Any:
-        if not op.fresh:
-            seen = self._last_seen.get(op.hash_key, op.field)
-            if seen is not None:
-                return seen
+    def _drive(self, steps: Steps[Any], key: str | None) -> Any:
+        reply = None
         try:
-            stored = stored_form(self._redis.hget(op.hash_key, op.field))
+            while True:
+                reply = self._perform(steps.send(reply))
+        except StopIteration as done:
+            return done.value
         except REDIS_ERRORS as exc:
-            raise redis_error(exc, op.hash_key) from None
-        self._last_seen.put(op.hash_key, op.field, stored)
-        return stored
+            raise redis_error(exc, key) from None
 
-    def read_hash(self, op: ReadHash) -> list[Any]:
+    def _perform(self, step: Step) -> Any:
+        if isinstance(step, Command):
+            try:
+                return self._send(step)
+            except NoScriptError:  # a restarted or flushed Redis: load the script once more
+                self._redis.script_load(CAS_SCRIPT)
+                return self._send(step)
+        if isinstance(step, Pause):
+            time.sleep(step.seconds)
+            return None
+        return list(self._redis.scan_iter(match=step.pattern, count=1000))
+
+    def _send(self, command: Command) -> Any:
+        if self._pool is None:
+            if command.node_of is None:
+                return self._redis.execute_command(*command.args)
+            node = self._redis.get_node_from_key(command.node_of)
+            return self._redis.execute_command(*command.args, target_nodes=node)
+        connection = self._connection()
         try:
-            if not op.fields:
-                return list(self._redis.hvals(op.hash_key))
-            fields = self._redis.hgetall(op.hash_key)
-        except REDIS_ERRORS as exc:
-            raise redis_error(exc, op.hash_key) from None
-        return [(_text(field), raw) for field, raw in fields.items()]
+            connection.send_packed_command([pack_command(command.args)])
+            return connection.read_response()
+        except ResponseError:
+            raise  # Redis answered: the connection is in step
+        except BaseException:
+            connection.disconnect()  # a reply may be left unread: connect afresh next time
+            raise
+        finally:
+            if len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(connection)
+            else:
+                self._pool.release(connection)
 
-    def list_keys(self, op: ListKeys) -> list[str]:
+    def _connection(self) -> Any:
+        """A connection for one command: one this driver kept idle (list operations are
+        atomic, so threads never share one), after the pool's own check that Redis did not
+        close it and it holds no stray reply; else a new one from the pool."""
+        assert self._pool is not None
         try:
-            keys = list(self._redis.scan_iter(match=glob_escape(op.prefix) + "*", count=1000))
-        except REDIS_ERRORS as exc:
-            raise redis_error(exc) from None
-        return [_text(key) for key in keys]
-
-    def compare_and_set(self, op: CompareAndSet) -> Changed | None:
-        arguments, after = cas_arguments(op, self._publications(op.events))
+            connection = self._idle.pop()
+        except IndexError:
+            return self._pool.get_connection()
         try:
-            reply = self._compare_and_set(keys=[op.hash_key], args=arguments)
-            changed = cas_outcome(reply)
-            if changed is None and op.write and self._replica_acks:
-                self._wait_for_replicas(op.hash_key)
-        except REDIS_ERRORS as exc:
-            raise redis_error(exc, op.hash_key) from None
-        if changed is not None and op.attempt > 0:
-            # Contended by other processes: back off, then read, so that the retry starts
-            # from the value after the wait rather than the one before it.
-            time.sleep(backoff_seconds(op.attempt))
-            changed = Changed(self.read_field(ReadField(op.hash_key, op.field)))
-        self._last_seen.put(op.hash_key, op.field, after if changed is None else changed.current)
-        return changed
+            if not connection.can_read():
+                return connection
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            pass
+        connection.disconnect()  # the next command connects it again
+        return connection
 
-    def _wait_for_replicas(self, hash_key: str) -> None:
-        wait = ("WAIT", self._replica_acks, REPLICA_ACK_TIMEOUT_MS)
-        if isinstance(self._redis, RedisCluster):
-            node = self._redis.get_node_from_key(hash_key)  # type: ignore[no-untyped-call]
-            acked = self._redis.execute_command(*wait, target_nodes=node)  # type: ignore[no-untyped-call]
-        else:
-            acked = self._redis.execute_command(*wait)  # type: ignore[no-untyped-call]
-        if acked < self._replica_acks:
-            raise replicas_missing(acked, self._replica_acks)
-
-    def publish(self, op: Publish) -> None:
-        try:
-            for command in self._publications(op.events):
-                self._redis.execute_command(*command)  # type: ignore[no-untyped-call]
-        except REDIS_ERRORS as exc:
-            # Only `stream::send` publishes outside a write; the engine fails it when the emit
-            # fails (STREAM_SEND_ERROR), and so does this store.
-            raise redis_error(exc) from None
+    def close(self) -> None:
+        """Hand the idle connections back to the client's pool."""
+        while self._idle and self._pool is not None:
+            self._pool.release(self._idle.pop())
 
 
 class RedisStore(Store):
@@ -208,11 +213,10 @@ class RedisStore(Store):
         clock: Callable[[], int] = wall_clock_ms,
         max_value_bytes: int | None = None,
     ) -> None:
-        super().__init__(
-            RedisStorage(client, engine_channel=engine_channel, replica_acks=replica_acks),
-            clock=clock,
-            max_value_bytes=max_value_bytes,
+        self._driver = RedisStorage(
+            client, engine_channel=engine_channel, replica_acks=replica_acks
         )
+        super().__init__(self._driver, clock=clock, max_value_bytes=max_value_bytes)
         self._redis = client
         self._events = EventListener(
             client, cluster=isinstance(client, RedisCluster), engine_channel=engine_channel
@@ -235,6 +239,7 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self._events.close()
+        self._driver.close()
         self._redis.close()
 
     def __enter__(self) -> RedisStore:
@@ -247,44 +252,14 @@ class RedisStore(Store):
 
     # -- delivery across processes ------------------------------------------------------------
 
-    def subscribe(
-        self,
-        config: TriggerConfig,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        """As :meth:`Store.subscribe`; listens only on the channel of the group (or scope)
-        ``config`` names, when it names one."""
-        return self._add(config, handler, on_resync, private_copies)
-
-    def watch(
-        self,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        """As :meth:`Store.watch`: this process then decodes every event of every process."""
-        return self._add(None, handler, on_resync, private_copies)
-
-    def _add(
-        self,
-        config: TriggerConfig | None,
-        handler: EventHandler,
-        on_resync: ResyncHandler | None,
-        private: bool,
-    ) -> Callable[[], None]:
+    def _add(self, config: TriggerConfig | None, handlers: Handlers) -> Callable[[], None]:
+        """Listen only on the channel of the group (or scope) ``config`` names, when it names
+        one; ``watch()`` makes this process decode every event of every process."""
+        handler, on_resync, private = handlers
         try:
             return self._events.add(config, private_copies(handler, private), on_resync)
-        except (TimeoutError, *REDIS_ERRORS) as exc:
-            raise StoreCallError(
-                STORE_UNAVAILABLE, f"Redis is unavailable: could not subscribe: {exc}"
-            ) from None
-
-    def _start_events(self) -> None:
-        """Unused: :meth:`subscribe` and :meth:`watch` start the listener."""
+        except SUBSCRIBE_ERRORS as exc:
+            raise not_subscribed(exc) from None
 
     def sync_events(self, timeout: float = 5.0) -> None:
         """Return once every event published before the call has been handed to this process's

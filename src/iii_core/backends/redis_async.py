@@ -5,7 +5,9 @@ core call flow as every other store, with the same key layout, the same compare-
 the same memory of last-seen bytes and the same event channels and listener rules as
 :class:`RedisStore` (:mod:`iii_core.backends._redis_common`,
 :mod:`iii_core.backends._redis_listener`), so sync and async clients on one Redis or one Redis
-Cluster see each other's writes and events. Writers of one item in this store take turns (a per-item
+Cluster see each other's writes and events. Its operations are the sync driver's generators of
+Redis commands (:class:`~iii_core.backends._redis_common.RedisDriver`), performed with
+``await`` through the client. Writers of one item in this store take turns (a per-item
 ``asyncio.Lock``), so a hot item costs a queue, not retries.
 
 Handlers run in this store's listener task on the loop; a handler may be a plain function or
@@ -23,137 +25,63 @@ from collections.abc import Callable
 from typing import Any
 
 from iii_core._extras import MissingExtra
-from iii_core.backends._base import DriverAsyncStore, wall_clock_ms
-from iii_core.backends._event_routing import publish_commands
+from iii_core.backends._base import DriverAsyncStore, Handlers, wall_clock_ms
 from iii_core.backends._redis_common import (
     CAS_SCRIPT,
     REDIS_ERRORS,
-    REPLICA_ACK_TIMEOUT_MS,
-    LastSeen,
-    backoff_seconds,
-    cas_arguments,
-    cas_outcome,
-    glob_escape,
+    SUBSCRIBE_ERRORS,
+    Command,
+    Pause,
+    RedisDriver,
+    Step,
+    Steps,
+    not_subscribed,
     redis_error,
-    replicas_missing,
-    stored_form,
-)
-from iii_core.backends._redis_common import (
-    text as _text,
 )
 from iii_core.backends._redis_listener import AsyncEventListener
-from iii_core.backends._subscribers import (
-    ChangeEvent,
-    EventHandler,
-    ResyncHandler,
-    TriggerConfig,
-)
+from iii_core.backends._subscribers import TriggerConfig
 from iii_core.backends.redis import client_options, private_copies
-from iii_core.store import (
-    STORE_UNAVAILABLE,
-    Changed,
-    CompareAndSet,
-    ListKeys,
-    Publish,
-    ReadField,
-    ReadHash,
-    StoreCallError,
-)
 
 try:
     import redis.asyncio as aioredis
     from redis.asyncio.cluster import RedisCluster
+    from redis.exceptions import NoScriptError
 except ModuleNotFoundError:  # pragma: no cover - exercised only without the extra
     raise MissingExtra("iii_core.backends.redis_async", "redis", "redis") from None
 
 __all__ = ["AsyncRedisStorage", "AsyncRedisStore"]
 
 
-class AsyncRedisStorage:
+class AsyncRedisStorage(RedisDriver):
     """The asynchronous storage driver on Redis; stored forms are the JSON bytes."""
 
-    def __init__(
-        self,
-        client: aioredis.Redis | RedisCluster,
-        *,
-        engine_channel: bool = True,
-        replica_acks: int = 0,
-    ) -> None:
-        self._redis = client
-        self._compare_and_set = client.register_script(CAS_SCRIPT)
-        self._cluster = isinstance(client, RedisCluster)
-        self._engine_channel = engine_channel
-        self._replica_acks = replica_acks
-        self._last_seen = LastSeen()
-
-    def _publications(self, events: tuple[ChangeEvent, ...]) -> list[tuple[str, str, bytes]]:
-        return publish_commands(events, engine_channel=self._engine_channel, cluster=self._cluster)
-
-    async def read_field(self, op: ReadField) -> Any:
-        if not op.fresh:
-            seen = self._last_seen.get(op.hash_key, op.field)
-            if seen is not None:
-                return seen
+    async def _drive(self, steps: Steps[Any], key: str | None) -> Any:
+        reply = None
         try:
-            stored = stored_form(await self._redis.hget(op.hash_key, op.field))
+            while True:
+                reply = await self._perform(steps.send(reply))
+        except StopIteration as done:
+            return done.value
         except REDIS_ERRORS as exc:
-            raise redis_error(exc, op.hash_key) from None
-        self._last_seen.put(op.hash_key, op.field, stored)
-        return stored
+            raise redis_error(exc, key) from None
 
-    async def read_hash(self, op: ReadHash) -> list[Any]:
-        try:
-            if not op.fields:
-                return list(await self._redis.hvals(op.hash_key))
-            fields = await self._redis.hgetall(op.hash_key)
-        except REDIS_ERRORS as exc:
-            raise redis_error(exc, op.hash_key) from None
-        return [(_text(field), raw) for field, raw in fields.items()]
+    async def _perform(self, step: Step) -> Any:
+        if isinstance(step, Command):
+            try:
+                return await self._send(step)
+            except NoScriptError:  # a restarted or flushed Redis: load the script once more
+                await self._redis.script_load(CAS_SCRIPT)
+                return await self._send(step)
+        if isinstance(step, Pause):
+            await asyncio.sleep(step.seconds)
+            return None
+        return [key async for key in self._redis.scan_iter(match=step.pattern, count=1000)]
 
-    async def list_keys(self, op: ListKeys) -> list[str]:
-        try:
-            return [
-                _text(key)
-                async for key in self._redis.scan_iter(
-                    match=glob_escape(op.prefix) + "*", count=1000
-                )
-            ]
-        except REDIS_ERRORS as exc:
-            raise redis_error(exc) from None
-
-    async def compare_and_set(self, op: CompareAndSet) -> Changed | None:
-        arguments, after = cas_arguments(op, self._publications(op.events))
-        try:
-            reply = await self._compare_and_set(keys=[op.hash_key], args=arguments)
-            changed = cas_outcome(reply)
-            if changed is None and op.write and self._replica_acks:
-                await self._wait_for_replicas(op.hash_key)
-        except REDIS_ERRORS as exc:
-            raise redis_error(exc, op.hash_key) from None
-        if changed is not None and op.attempt > 0:
-            # Contended by other processes: back off, then read, so that the retry starts
-            # from the value after the wait rather than the one before it.
-            await asyncio.sleep(backoff_seconds(op.attempt))
-            changed = Changed(await self.read_field(ReadField(op.hash_key, op.field)))
-        self._last_seen.put(op.hash_key, op.field, after if changed is None else changed.current)
-        return changed
-
-    async def _wait_for_replicas(self, hash_key: str) -> None:
-        wait = ("WAIT", self._replica_acks, REPLICA_ACK_TIMEOUT_MS)
-        if isinstance(self._redis, RedisCluster):
-            node = self._redis.get_node_from_key(hash_key)
-            acked = await self._redis.execute_command(*wait, target_nodes=node)
-        else:
-            acked = await self._redis.execute_command(*wait)  # type: ignore[no-untyped-call]
-        if acked < self._replica_acks:
-            raise replicas_missing(acked, self._replica_acks)
-
-    async def publish(self, op: Publish) -> None:
-        try:
-            for command in self._publications(op.events):
-                await self._redis.execute_command(*command)
-        except REDIS_ERRORS as exc:
-            raise redis_error(exc) from None
+    async def _send(self, command: Command) -> Any:
+        if command.node_of is None:
+            return await self._redis.execute_command(*command.args)
+        node = self._redis.get_node_from_key(command.node_of)
+        return await self._redis.execute_command(*command.args, target_nodes=node)
 
 
 class AsyncRedisStore(DriverAsyncStore):
@@ -215,43 +143,13 @@ class AsyncRedisStore(DriverAsyncStore):
 
     # -- delivery across processes ------------------------------------------------------------
 
-    async def subscribe(
-        self,
-        config: TriggerConfig,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        """As :meth:`RedisStore.subscribe`."""
-        return await self._add(config, handler, on_resync, private_copies)
-
-    async def watch(
-        self,
-        handler: EventHandler,
-        *,
-        on_resync: ResyncHandler | None = None,
-        private_copies: bool = True,
-    ) -> Callable[[], None]:
-        """As :meth:`RedisStore.watch`: this process then decodes every event."""
-        return await self._add(None, handler, on_resync, private_copies)
-
-    async def _add(
-        self,
-        config: TriggerConfig | None,
-        handler: EventHandler,
-        on_resync: ResyncHandler | None,
-        private: bool,
-    ) -> Callable[[], None]:
+    async def _add(self, config: TriggerConfig | None, handlers: Handlers) -> Callable[[], None]:
+        """As :meth:`RedisStore._add`."""
+        handler, on_resync, private = handlers
         try:
             return await self._events.add(config, private_copies(handler, private), on_resync)
-        except (TimeoutError, *REDIS_ERRORS) as exc:
-            raise StoreCallError(
-                STORE_UNAVAILABLE, f"Redis is unavailable: could not subscribe: {exc}"
-            ) from None
-
-    async def _start_events(self) -> None:
-        """Unused: :meth:`subscribe` and :meth:`watch` start the listener."""
+        except SUBSCRIBE_ERRORS as exc:
+            raise not_subscribed(exc) from None
 
     async def sync_events(self, timeout: float = 5.0) -> None:
         """As :meth:`RedisStore.sync_events`."""
