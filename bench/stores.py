@@ -57,9 +57,13 @@ nothing: the payload is decoded from bytes into objects nobody else holds, and t
 encoded from the shared values. Each Python event handler gets one copy of each event; the
 server's hub none (it only encodes). The previous release made two copies on every `call` and
 four on the paths that only encode (the server decoded, the store copied in and out, the server
-encoded), and read the item before every Redis write (two round trips). The Python `call` rows
-of the memory store are bound by the one copy of the 10,000-key result, which both versions
-make: they can only be even.
+encoded), and read the item before every Redis write (two round trips). Both versions copy the
+whole result of a Python `call` or typed method on the memory store (an update's holds the old
+and the new 10,000-key value); this one builds only new containers (`msgspec.to_builtins`,
+sharing the immutable leaves, then `msgspec.convert` for a typed result) with Python's cyclic
+garbage collector paused during the copy, where the previous release formatted and reparsed
+every leaf (a JSON round trip) and set off full collections of the whole heap while building
+the copy's ~80,000 containers.
 """
 
 
