@@ -31,7 +31,8 @@ containers: ``msgspec.to_builtins`` builds them in one pass and shares the immut
 is then ``msgspec.convert``-ed into its type, which takes the new containers as they are.
 
 The cyclic garbage collector is paused while a copy builds its containers (all of them
-reachable, so a collection could free nothing). Otherwise copying a 10,000-key item, some
+reachable, so a collection could free nothing), except a payload decoded from short text.
+Otherwise copying a 10,000-key item, some
 80,000 containers, sets off a full collection of the whole heap, which costs more than the copy
 itself. It is restored before the copy returns, even on an exception, and only if it was
 enabled: a program that disables it keeps it disabled. Two threads copying at once both leave it
@@ -44,9 +45,10 @@ recursion guard trips, with the same error as the core's depth bound.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from functools import partial
+from gc import disable, enable, isenabled
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -66,29 +68,36 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
 
+_SHORT_TEXT = 4096
+"""JSON text shorter than this (in bytes or characters) is decoded without pausing the
+collector: it holds too few containers (each takes two bytes or more) to set off more than a
+few young collections, which a pause would only put off; most calls' payloads are this short."""
 
-def _collector_paused(build: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+
+def _collector_paused(build: Callable[..., T], *args: Any) -> T:
     """``build(*args)``, which makes new containers and returns them all, run with the cyclic
     garbage collector paused (see the module docstring)."""
-    enabled = gc.isenabled()
+    enabled = isenabled()
     try:
         # Inside the try: an interrupt between disabling and entering it would leave it off.
-        gc.disable()
-        return build(*args, **kwargs)
+        disable()
+        return build(*args)
     finally:
         if enabled:
-            gc.enable()
+            enable()
 
 
 def owned_payload(function_id: str, payload: Any) -> Any:
     """A private copy of a caller's payload, as JSON values."""
     try:
-        return _collector_paused(_decoder.decode, _encoder.encode(payload))
+        text = _encoder.encode(payload)
+        if len(text) < _SHORT_TEXT:
+            return _decoder.decode(text)
+        return _collector_paused(_decoder.decode, text)
     except RecursionError:
         raise too_deep(function_id) from None
     except (TypeError, msgspec.EncodeError, msgspec.DecodeError) as exc:
@@ -102,7 +111,9 @@ def payload_from_json(function_id: str, payload_json: bytes | str) -> Any:
     ``invalid_json``, as ``iii-core call`` reports a bad line) whose message is the decoder's."""
     try:
         # serde_json's number rules; the call flow bounds the depth with the engine's message.
-        return _collector_paused(loads, payload_json, max_depth=None)
+        if len(payload_json) < _SHORT_TEXT:
+            return loads(payload_json, max_depth=None)
+        return _collector_paused(partial(loads, max_depth=None), payload_json)
     except RecursionError:
         raise too_deep(function_id) from None
     except msgspec.DecodeError as exc:
@@ -134,7 +145,8 @@ def as_json(result: Any) -> Any:
 
 def typed_result(result: Any, kind: type[T]) -> T:
     """A call's result as a private value of ``kind`` (a result Struct, ``list[str]``...)."""
-    return _collector_paused(_typed_copy, result, kind)
+    copied: T = _collector_paused(_typed_copy, result, kind)
+    return copied
 
 
 def _typed_copy(result: Any, kind: type[T]) -> T:
