@@ -62,6 +62,7 @@ STORAGE_PROTOCOL = {
     "run_flow",
     "run_flow_async",
     "too_deep",
+    "within_depth",
 }
 
 

@@ -23,6 +23,7 @@ from iii_core.store import (
     check_payload_depth,
     decode_stored,
     run_flow,
+    within_depth,
 )
 from iii_core.update import MISSING
 from tests.jsonvalues import same_json, snapshot
@@ -139,3 +140,19 @@ def test_a_read_field_of_a_write_may_be_stale_and_is_not_fresh() -> None:
         store,
     )
     assert [op.fresh for op in ops[:2]] == [True, False]
+
+
+@given(payload=json_values())
+def test_within_depth_only_vouches_for_payloads_within_the_bound(payload: Any) -> None:
+    # The bracket count is a bound on the depth: a text it passes is never too deep, so the
+    # boundary may skip the walk; a text it refuses is walked.
+    text = msgspec.json.encode(payload)
+    if within_depth(text):
+        check_payload_depth("stream::set", payload)  # never raises
+    assert within_depth(text.decode()) == within_depth(text)
+
+
+def test_within_depth_refuses_a_text_at_the_edge() -> None:
+    deep = b"[" * (MAX_PAYLOAD_DEPTH + 1) + b"]" * (MAX_PAYLOAD_DEPTH + 1)
+    assert not within_depth(deep)
+    assert within_depth(deep[1:-1])

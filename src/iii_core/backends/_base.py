@@ -169,7 +169,8 @@ class Store(_DrivenStore[Storage, ItemLocks], TypedMethods, abc.ABC):
         return encode(self._run(function_id, payload_from_json(function_id, payload_json)))
 
     def _run(self, function_id: str, payload: Any) -> Any:
-        call = Call.decode(function_id, payload)
+        # Every payload comes from the boundary, which bounded its depth.
+        call = Call.decode(function_id, payload, depth_checked=True)
         item = call.item
         if item is None:
             return run_flow(call.flow(self._clock(), self._limits), self._storage)
@@ -341,7 +342,8 @@ class DriverAsyncStore(_DrivenStore[AsyncStorage, AsyncItemLocks], AsyncStore):
     _item_locks_type = AsyncItemLocks
 
     async def _run(self, function_id: str, payload: Any) -> Any:
-        call = Call.decode(function_id, payload)
+        # Every payload comes from the boundary, which bounded its depth.
+        call = Call.decode(function_id, payload, depth_checked=True)
         if call.item is None:
             return await run_flow_async(call.flow(self._clock(), self._limits), self._storage)
         async with self._item_locks.hold(call.item):

@@ -54,7 +54,13 @@ import msgspec
 
 from iii_core._json import loads
 from iii_core.errors import ErrorCode
-from iii_core.store import ChangeEvent, StoreCallError, too_deep
+from iii_core.store import (
+    ChangeEvent,
+    StoreCallError,
+    check_payload_depth,
+    too_deep,
+    within_depth,
+)
 from iii_core.update import InvalidUpdateJSON
 
 __all__ = [
@@ -91,13 +97,23 @@ def _collector_paused(build: Callable[..., T], *args: Any) -> T:
             enable()
 
 
+def _decoded_within_depth(decode: Callable[[Any], Any], text: bytes | str, function_id: str) -> Any:
+    """``decode(text)``, refused with the engine's error when nested too deep (walked only when
+    the text's brackets do not already vouch for it)."""
+    payload = decode(text)
+    if not within_depth(text):
+        check_payload_depth(function_id, payload)
+    return payload
+
+
 def owned_payload(function_id: str, payload: Any) -> Any:
-    """A private copy of a caller's payload, as JSON values."""
+    """A private copy of a caller's payload, as JSON values, within the engine's depth bound
+    (else the engine's error)."""
     try:
         text = _encoder.encode(payload)
         if len(text) < _SHORT_TEXT:
-            return _decoder.decode(text)
-        return _collector_paused(_decoder.decode, text)
+            return _decoded_within_depth(_decoder.decode, text, function_id)
+        return _collector_paused(_decoded_within_depth, _decoder.decode, text, function_id)
     except RecursionError:
         raise too_deep(function_id) from None
     except (TypeError, msgspec.EncodeError, msgspec.DecodeError) as exc:
@@ -107,13 +123,15 @@ def owned_payload(function_id: str, payload: Any) -> Any:
 
 
 def payload_from_json(function_id: str, payload_json: bytes | str) -> Any:
-    """The payload of an encoded call. Not JSON: ``InvalidUpdateJSON`` (code
-    ``invalid_json``, as ``iii-core call`` reports a bad line) whose message is the decoder's."""
+    """The payload of an encoded call, within the engine's depth bound (else the engine's
+    error). Not JSON: ``InvalidUpdateJSON`` (code ``invalid_json``, as ``iii-core call``
+    reports a bad line) whose message is the decoder's."""
     try:
-        # serde_json's number rules; the call flow bounds the depth with the engine's message.
+        # serde_json's number rules; the depth is bounded below, with the engine's message.
+        decode = partial(loads, max_depth=None)
         if len(payload_json) < _SHORT_TEXT:
-            return loads(payload_json, max_depth=None)
-        return _collector_paused(partial(loads, max_depth=None), payload_json)
+            return _decoded_within_depth(decode, payload_json, function_id)
+        return _collector_paused(_decoded_within_depth, decode, payload_json, function_id)
     except RecursionError:
         raise too_deep(function_id) from None
     except msgspec.DecodeError as exc:

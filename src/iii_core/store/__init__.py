@@ -43,6 +43,7 @@ from iii_core.store._flow import (
     check_payload_depth,
     decode_stored,
     too_deep,
+    within_depth,
 )
 from iii_core.store._keys import item_location, list_hash_key, list_hash_prefix
 from iii_core.store._reads import read_item, read_list, read_list_all, read_list_groups
@@ -122,4 +123,5 @@ __all__ = [
     "stream_trigger_matches",
     "too_deep",
     "transition",
+    "within_depth",
 ]

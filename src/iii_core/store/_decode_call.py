@@ -61,12 +61,14 @@ class _Spec:
     """How one function's input decodes: serde's name for it, its fields in declaration order
     as ``(attribute, kind)``, and every accepted wire key (aliases included)."""
 
-    __slots__ = ("expecting", "fields", "lookup", "rust_name", "struct")
+    __slots__ = ("aliases", "expecting", "fields", "lookup", "rust_name", "struct", "wired")
 
     def __init__(self, function: Function[Any, Any]) -> None:
         self.struct = function.input
         self.rust_name = function.rust_name
         self.fields = tuple((f.name, f.kind) for f in function.fields)
+        self.wired = tuple((f.name, f.wire, f.kind) for f in function.fields)
+        self.aliases = frozenset(function.aliases)
         self.lookup: dict[str, tuple[str, FieldKind]] = {
             f.wire: (f.name, f.kind) for f in function.fields
         }
@@ -95,7 +97,32 @@ def _field(kind: FieldKind, value: Any) -> Any:
     raise _Reject(f"invalid type: {unexpected(value)}, expected a string")
 
 
+_ABSENT: Final = object()
+
+
 def _from_map(spec: _Spec, payload: Mapping[Any, Any]) -> dict[str, Any]:
+    """The fields of an object payload: looked up by their wire names when no alias is used
+    and every field is good (the common case; no other key can change the outcome then);
+    otherwise, for the engine's error, visited as serde does (:func:`_from_map_as_serde`)."""
+    if spec.aliases.isdisjoint(payload):
+        values: dict[str, Any] = {}
+        try:
+            for name, wire, kind in spec.wired:
+                value = payload.get(wire, _ABSENT)
+                if value is not _ABSENT:
+                    values[name] = _field(kind, value)
+                elif kind is FieldKind.OPTIONAL_STRING:
+                    values[name] = None
+                else:
+                    break
+            else:
+                return values
+        except _Reject:
+            pass
+    return _from_map_as_serde(spec, payload)
+
+
+def _from_map_as_serde(spec: _Spec, payload: Mapping[Any, Any]) -> dict[str, Any]:
     lookup = spec.lookup
     values: dict[str, Any] = {}
     for key in sorted(key for key in payload if type(key) is str and key in lookup):
@@ -180,7 +207,7 @@ def decode_request(function_id: str, payload: Any) -> Request:
     if spec is None:
         raise StoreCallError(FUNCTION_NOT_FOUND, f"Function {function_id} not found")
     try:
-        if isinstance(payload, Mapping):
+        if type(payload) is dict or isinstance(payload, Mapping):  # a dict: no ABC check
             values = _from_map(spec, payload)
         elif isinstance(payload, (list, tuple)):
             values = _from_seq(spec, payload)

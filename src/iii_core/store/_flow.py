@@ -89,9 +89,26 @@ def too_deep(function_id: str) -> StoreCallError:
     )
 
 
+def within_depth(text: bytes | str) -> bool:
+    """Whether the JSON ``text`` surely nests no deeper than :data:`MAX_PAYLOAD_DEPTH`: it
+    holds no more brackets than that (counted in C; brackets inside strings count too, so a
+    ``False`` only means that the depth must be measured)."""
+    if isinstance(text, str):
+        return text.count("[") + text.count("{") <= MAX_PAYLOAD_DEPTH
+    if not isinstance(text, bytes):  # another buffer (msgspec.Raw, from the CLI's lines)
+        text = bytes(text)
+    return text.count(b"[") + text.count(b"{") <= MAX_PAYLOAD_DEPTH
+
+
 def check_payload_depth(function_id: str, payload: Any) -> None:
     """Refuse a payload nested deeper than :data:`MAX_PAYLOAD_DEPTH` (each array or object
     counts one level), walking it level by level, without recursion."""
+    if type(payload) is dict:
+        for value in payload.values():
+            if type(value) is dict or type(value) is list:
+                break
+        else:
+            return  # one level: most reads
     level = [payload] if type(payload) is dict or type(payload) is list else []
     depth = 0
     while level:
@@ -132,9 +149,12 @@ class Call(msgspec.Struct, frozen=True, gc=False):
     item: tuple[str, str] | None
 
     @classmethod
-    def decode(cls, function_id: str, payload: Any) -> Call:
-        """Decode a JSON payload the engine's way (raises :class:`StoreCallError`)."""
-        check_payload_depth(function_id, payload)  # serde fails on depth while parsing
+    def decode(cls, function_id: str, payload: Any, *, depth_checked: bool = False) -> Call:
+        """Decode a JSON payload the engine's way (raises :class:`StoreCallError`);
+        ``depth_checked``: the caller has bounded the payload's depth already (its text passed
+        :func:`within_depth`, or :func:`check_payload_depth` ran)."""
+        if not depth_checked:
+            check_payload_depth(function_id, payload)  # serde fails on depth while parsing
         request = decode_request(function_id, payload)
         writes = function_id not in READ_FUNCTIONS
         return cls(function_id, request, item_location(request) if writes else None)
