@@ -109,7 +109,9 @@ def _from_map(spec: _Spec, payload: Mapping[Any, Any]) -> dict[str, Any]:
         try:
             for name, wire, kind in spec.wired:
                 value = payload.get(wire, _ABSENT)
-                if value is not _ABSENT:
+                if type(value) is str and kind is not FieldKind.OPS:  # every other kind takes it
+                    values[name] = value
+                elif value is not _ABSENT:
                     values[name] = _field(kind, value)
                 elif kind is FieldKind.OPTIONAL_STRING:
                     values[name] = None

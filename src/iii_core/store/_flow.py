@@ -93,6 +93,8 @@ def within_depth(text: bytes | str) -> bool:
     """Whether the JSON ``text`` surely nests no deeper than :data:`MAX_PAYLOAD_DEPTH`: it
     holds no more brackets than that (counted in C; brackets inside strings count too, so a
     ``False`` only means that the depth must be measured)."""
+    if len(text) <= MAX_PAYLOAD_DEPTH:
+        return True
     if isinstance(text, str):
         return text.count("[") + text.count("{") <= MAX_PAYLOAD_DEPTH
     if not isinstance(text, bytes):  # another buffer (msgspec.Raw, from the CLI's lines)
