@@ -2,10 +2,15 @@
 
 Rules: correctness never depends on these locks (every write is a compare-and-set); they only
 keep the writers of one hot item in this process from failing each other's compare-and-sets,
-so that contention costs a queue, not retries. A lock exists only while someone holds or waits
-for it, so memory follows the number of items being written at the moment, not the number of
-items ever written. Sync: ``acquire(item)`` / ``release(item)`` (a bare pair, as this is on
-every write's path); async: ``async with hold(item)``, where ``None`` takes no lock.
+so that contention costs a queue, not retries. A call holds one item's lock at a time, so no
+two calls can wait on each other in a cycle.
+
+- Sync: ``acquire(item)`` / ``release(item)`` (a bare pair, as this is on every write's path)
+  take one of :data:`STRIPES` locks, chosen by the item's hash: a fixed set, so nothing is
+  created or counted per write; two items that share a stripe only wait for each other.
+- Async: ``async with hold(item)`` (``None`` takes no lock). An ``asyncio.Lock`` binds to the
+  loop that first waits on it, so these are made per item while someone holds or waits for it
+  (memory follows the items being written at the moment, not those ever written).
 """
 
 from __future__ import annotations
@@ -14,22 +19,47 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Generic, TypeVar
+from typing import Final
 
 __all__ = ["AsyncItemLocks", "ItemLocks"]
 
 Item = tuple[str, str]
-L = TypeVar("L", threading.Lock, asyncio.Lock)
 
 
-class _Registry(Generic[L]):
+STRIPES: Final = 128
+
+
+class ItemLocks:
     def __init__(self) -> None:
-        self._locks: dict[Item, tuple[L, int]] = {}
+        self._stripes = tuple(threading.Lock() for _ in range(STRIPES))
+
+    def acquire(self, item: Item) -> None:
+        self._stripes[hash(item) % STRIPES].acquire()
+
+    def release(self, item: Item) -> None:
+        self._stripes[hash(item) % STRIPES].release()
+
+
+class AsyncItemLocks:
+    def __init__(self) -> None:
+        self._locks: dict[Item, tuple[asyncio.Lock, int]] = {}
         self._guard = threading.Lock()
 
-    def _enter(self, item: Item, new: type[L]) -> L:
+    @asynccontextmanager
+    async def hold(self, item: Item | None) -> AsyncIterator[None]:
+        if item is None:
+            yield
+            return
+        lock = self._enter(item)
+        try:
+            async with lock:
+                yield
+        finally:
+            self._leave(item)
+
+    def _enter(self, item: Item) -> asyncio.Lock:
         with self._guard:
-            lock, users = self._locks.get(item) or (new(), 0)
+            lock, users = self._locks.get(item) or (asyncio.Lock(), 0)
             self._locks[item] = (lock, users + 1)
             return lock
 
@@ -43,27 +73,3 @@ class _Registry(Generic[L]):
 
     def __len__(self) -> int:
         return len(self._locks)
-
-
-class ItemLocks(_Registry[threading.Lock]):
-    def acquire(self, item: Item) -> None:
-        self._enter(item, threading.Lock).acquire()
-
-    def release(self, item: Item) -> None:
-        lock, _ = self._locks[item]
-        lock.release()
-        self._leave(item)
-
-
-class AsyncItemLocks(_Registry[asyncio.Lock]):
-    @asynccontextmanager
-    async def hold(self, item: Item | None) -> AsyncIterator[None]:
-        if item is None:
-            yield
-            return
-        lock = self._enter(item, asyncio.Lock)
-        try:
-            async with lock:
-                yield
-        finally:
-            self._leave(item)
