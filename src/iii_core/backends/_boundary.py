@@ -55,6 +55,7 @@ import msgspec
 from iii_core._json import loads
 from iii_core.errors import ErrorCode
 from iii_core.store import (
+    MAX_PAYLOAD_DEPTH,
     ChangeEvent,
     StoreCallError,
     check_payload_depth,
@@ -111,6 +112,8 @@ def owned_payload(function_id: str, payload: Any) -> Any:
     (else the engine's error)."""
     try:
         text = _encoder.encode(payload)
+        if len(text) <= MAX_PAYLOAD_DEPTH:  # the everyday call: too short to nest too deep
+            return _decoder.decode(text)
         if len(text) < _SHORT_TEXT:
             return _decoded_within_depth(_decoder.decode, text, function_id)
         return _collector_paused(_decoded_within_depth, _decoder.decode, text, function_id)
