@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from gc import disable, enable, isenabled
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -78,6 +78,10 @@ T = TypeVar("T")
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
+
+# serde_json's number rules, any depth: the depth is bounded after decoding, with the engine's
+# message.
+_loads_any_depth: Final = partial(loads, max_depth=None)
 
 _SHORT_TEXT = 4096
 """JSON text shorter than this (in bytes or characters) is decoded without pausing the
@@ -130,11 +134,9 @@ def payload_from_json(function_id: str, payload_json: bytes | str) -> Any:
     error). Not JSON: ``InvalidUpdateJSON`` (code ``invalid_json``, as ``iii-core call``
     reports a bad line) whose message is the decoder's."""
     try:
-        # serde_json's number rules; the depth is bounded below, with the engine's message.
-        decode = partial(loads, max_depth=None)
         if len(payload_json) < _SHORT_TEXT:
-            return _decoded_within_depth(decode, payload_json, function_id)
-        return _collector_paused(_decoded_within_depth, decode, payload_json, function_id)
+            return _decoded_within_depth(_loads_any_depth, payload_json, function_id)
+        return _collector_paused(_decoded_within_depth, _loads_any_depth, payload_json, function_id)
     except RecursionError:
         raise too_deep(function_id) from None
     except msgspec.DecodeError as exc:
