@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+import redis
 
 from iii_core.backends import MemoryStore, Store
 from iii_core.backends.redis import RedisStore
@@ -65,3 +66,24 @@ def store(
         )
     yield opened
     opened.close()
+
+
+@pytest.fixture(params=["redis", "redis-async"])
+def shared_store(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[Store]:
+    """A store shared between processes: Redis, sync and async (through ``SyncFacade``)."""
+    redis_server.flush()
+    opened: Store = (
+        RedisStore.from_url(redis_server.url)
+        if request.param == "redis"
+        else cast(Store, SyncFacade(redis_server.url))
+    )
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A plain redis-py client on the test's Redis, to look under the store."""
+    client = redis.Redis(port=redis_server.port)
+    yield client
+    client.close()

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,10 +26,8 @@ import pytest
 import redis
 
 from iii_core.backends import ChangeEvent, MemoryStore, Store
-from iii_core.backends.redis import RedisStore
 from iii_core.store import StoreCallError
 from iii_core.stream import StreamChangeEvent, StreamGetInput, StreamSetInput
-from tests.backends.async_facade import SyncFacade
 from tests.backends.test_durable_log_faults import small_disk
 from tests.loopback import free_port
 from tests.redis_server import RedisServer
@@ -55,25 +53,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) ->
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
-
-
-@pytest.fixture(params=["redis", "redis-async"])
-def shared_store(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[Store]:
-    redis_server.flush()
-    opened: Store = (
-        RedisStore.from_url(redis_server.url)
-        if request.param == "redis"
-        else cast(Store, SyncFacade(redis_server.url))
-    )
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(port=redis_server.port)
-    yield client
-    client.close()
 
 
 # -- events never stop ---------------------------------------------------------------------------

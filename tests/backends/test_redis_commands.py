@@ -9,8 +9,6 @@ import asyncio
 import inspect
 import multiprocessing
 import threading
-from collections.abc import Iterator
-from typing import cast
 
 import pytest
 import redis
@@ -24,30 +22,10 @@ from iii_core.backends._typed import TypedMethod, TypedMethods
 from iii_core.backends.redis import RedisStore
 from iii_core.store import _functions as table
 from iii_core.stream import StreamGetInput, StreamSetInput
-from tests.backends.async_facade import SyncFacade
 from tests.redis_server import RedisServer
 
 ITEM = {"stream_name": "s", "group_id": "g", "item_id": "i"}
 INCREMENT = [{"type": "increment", "path": "n", "by": 1}]
-
-
-@pytest.fixture(params=["redis", "redis-async"])
-def shared_store(request: pytest.FixtureRequest, redis_server: RedisServer) -> Iterator[Store]:
-    redis_server.flush()
-    opened: Store = (
-        RedisStore.from_url(redis_server.url)
-        if request.param == "redis"
-        else cast(Store, SyncFacade(redis_server.url))
-    )
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def raw(redis_server: RedisServer) -> Iterator[redis.Redis]:
-    client = redis.Redis(port=redis_server.port)
-    yield client
-    client.close()
 
 
 def test_a_flushed_script_cache_is_loaded_again(shared_store: Store, raw: redis.Redis) -> None:
